@@ -1,0 +1,110 @@
+# uoa: non-recursive build into build/ (see STYLE.md). `make help` lists targets.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR  ?= $(PREFIX)/lib/uoa
+MANDIR  ?= $(PREFIX)/share/man
+B       ?= build
+
+CC      ?= cc
+PKGS    := libseccomp libmnl libcap
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC \
+           -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(shell pkg-config --cflags $(PKGS))
+LDLIBS_SUP := $(shell pkg-config --libs $(PKGS))
+SAN     ?=
+CFLAGS  += $(SAN)
+LDFLAGS += $(SAN)
+
+COMMON_SRC := common/addr.c common/log.c common/wire.c
+POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
+              policy/policy_lookup.c policy/policy_decide.c \
+              policy/policy_source.c
+SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
+              supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
+              supervisor/route_lookup.c
+RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
+MAP_SRC    := supervisor/uoamap.c
+PRELOAD_SRC := libuoa-preload/preload.c
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+LIB_OBJ := $(call obj,$(COMMON_SRC) $(POLICY_SRC))
+
+all: $(B)/uoad $(B)/uoa-run $(B)/uoamap $(B)/libuoa-preload.so
+
+$(B)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libuoa.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/uoad: $(call obj,$(SUP_SRC)) $(B)/libuoa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SUP)
+
+$(B)/uoa-run: $(call obj,$(RUN_SRC)) $(B)/libuoa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SUP)
+
+$(B)/uoamap: $(call obj,$(MAP_SRC)) $(B)/libuoa.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=libuoa-preload/preload.map \
+	      -o $@ $(call obj,$(PRELOAD_SRC))
+
+# ---- tests -------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo
+
+$(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion)
+
+$(B)/tests/uoa-probe: tests/integration/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/tests/uoa-probe-static: tests/integration/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fPIC,$(CFLAGS)) -static -o $@ $<
+$(B)/tests/uoa-echo: tests/integration/echo.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 2; done
+
+integration: all $(TEST_TOOLS)
+	bash tests/integration/run.sh $(B)
+
+# The README's test command runs this: unit tests, then the netns integration suite.
+check: all
+	$(MAKE) unit
+	$(MAKE) integration
+
+# Sanitizer build in its own tree; runs the same suite.
+asan:
+	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" check
+
+demo: all $(TEST_TOOLS)
+	bash tools/demo.sh $(B)
+
+deps:
+	bash tools/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(B)/uoad $(B)/uoamap $(DESTDIR)$(SBINDIR)/
+	install -m 4755 $(B)/uoa-run $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(B)/libuoa-preload.so $(DESTDIR)$(LIBDIR)/
+
+clean:
+	rm -rf build build-asan
+
+help:
+	@echo "make [all|check|unit|integration|asan|demo|deps|install|clean]"
+
+.PHONY: all unit integration check asan demo deps install clean help
+.DELETE_ON_ERROR:

@@ -1,0 +1,51 @@
+/* common/wire.h: the control/registration protocol between uoad and its
+ * clients (uoa-run, uoamap) on one AF_UNIX SOCK_SEQPACKET socket.
+ *
+ * One request per connection: the client sends one message of text, the
+ * daemon answers with one or more messages and closes. Requests:
+ *   "register UID FD"   uoa-run (effective uid 0 only): pull listener FD
+ *   "show [UID]"        anyone: the policy, canonical lines
+ *   "add\nLINE..." / "del\nLINE..." / "reload"   root only
+ * The reply starts with "ok\n" or "error ERRNO MESSAGE\n"; what follows is
+ * the payload (show: policy lines). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WIRE_DEFAULT_SOCKET "/run/uoa/uoad.sock"
+#define WIRE_REQUEST_MAX 65536u  /* longer requests are refused */
+#define WIRE_CHUNK 32768u        /* reply message size */
+
+typedef enum wire_verb {
+        WIRE_REGISTER,
+        WIRE_SHOW,
+        WIRE_ADD,
+        WIRE_DEL,
+        WIRE_RELOAD,
+        _WIRE_VERB_MAX,
+} wire_verb;
+
+typedef struct wire_request {
+        wire_verb verb;
+        uid_t uid;          /* register; show with has_uid */
+        int has_uid;
+        int fd;             /* register: the listener's fd number in the peer */
+        const char *body;   /* add/del: the policy lines (points into the input) */
+        size_t body_len;
+} wire_request;
+
+/* Parse one request message. Returns 0 or -EINVAL (unknown verb, bad number,
+ * trailing garbage, NUL byte) or -E2BIG. Pure. */
+int wire_request_parse(const char *buf, size_t len, wire_request *ret);
+
+/* Client side: connect to path (SOCK_SEQPACKET), returns fd or -errno. */
+int wire_connect(const char *path);
+/* Send one request and read the whole reply (until the daemon closes).
+ * On success *ret_reply is malloc'ed, NUL-terminated; *ret_len excludes the NUL. */
+int wire_call(int fd, const char *req, size_t len, char **ret_reply, size_t *ret_len);
+/* Split a reply into status and payload: returns 0 for "ok", or the negative
+ * errno of an "error" reply with *ret_msg pointing at its message; -EBADMSG for
+ * a malformed reply. *ret_payload points after the status line. */
+int wire_reply_status(char *reply, const char **ret_msg, const char **ret_payload);

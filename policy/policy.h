@@ -1,0 +1,125 @@
+/* policy/policy.h: the per-uid policy of DESIGN.md §3 and the decisions of §4,
+ * as pure functions: no I/O, no logging, no global state. A policy object is
+ * immutable once built; a change builds a new one and the caller swaps it in. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/addr.h"
+
+/* Largest accepted policy text and line (bytes); longer input is refused. */
+#define POLICY_TEXT_MAX (64u << 20)
+#define POLICY_LINE_MAX 1024u
+#define POLICY_IFNAME_MAX 16u /* IFNAMSIZ, including the NUL */
+
+typedef struct policy_address {
+        uoa_addr addr;
+        bool shared;              /* true: this slice owns only port_lo..port_hi */
+        uint16_t port_lo, port_hi;
+} policy_address;
+
+typedef struct policy_slice {
+        uid_t uid;
+        policy_address *addrs;    /* in file order: the first of a family is primary */
+        size_t n_addrs;
+        uint32_t table;           /* 0: no table */
+        char (*ifnames)[POLICY_IFNAME_MAX]; /* empty list: any interface */
+        size_t n_ifnames;
+        bool raw;
+} policy_slice;
+
+typedef struct policy policy;
+
+/* Resolves a USER word that is not all digits (a login name) to a uid.
+ * Returns 0, or -ENOENT for an unknown user. */
+typedef int (*policy_user_resolver)(const char *name, uid_t *ret_uid, void *userdata);
+
+/* Parse and validate policy text (§3). On success *ret is a new policy.
+ * On failure returns -EINVAL (or -ENOMEM, -E2BIG for oversize input),
+ * *ret is untouched and err holds "FILE:LINE: reason" (the first error). */
+int policy_parse(const char *text, size_t len, const char *filename,
+                 policy_user_resolver resolve, void *userdata,
+                 policy **ret, char *err, size_t errlen);
+
+/* A new policy: old plus the lines in text (add), or old minus them (del).
+ * Every line of a del must match an assignment exactly (after normalisation),
+ * else -ENOENT with a message. The result is validated as a whole;
+ * on any error *ret is untouched and err says why ("LABEL:LINE: reason"). */
+int policy_edit(const policy *old, bool add, const char *text, size_t len,
+                const char *label, policy_user_resolver resolve, void *userdata,
+                policy **ret, char *err, size_t errlen);
+
+/* An empty policy (no slices), e.g. before the first load. */
+policy *policy_new_empty(void);
+void policy_free(policy *p);
+
+/* The policy as canonical text: one assignment a line, numeric uids, in the
+ * order assignments were made, "UID address IP[ ports LO-HI]", "UID table N",
+ * "UID interface NAME", "UID raw". Only uid's lines when only_uid is set.
+ * Returns a malloc'ed NUL-terminated string, or NULL on allocation failure.
+ * policy_parse() of the output yields an equal policy. */
+char *policy_format(const policy *p, const uid_t *only_uid);
+
+/* Lookups, O(1). */
+size_t policy_slice_count(const policy *p);
+const policy_slice *policy_slice_at(const policy *p, size_t i); /* sorted by uid */
+const policy_slice *policy_slice_find(const policy *p, uid_t uid);
+/* The slice owning addr (and, on a shared address, port). NULL if the address
+ * is nobody's, or it is shared and port is in nobody's range. *ret_shared
+ * (optional) tells whether the address is shared. */
+const policy_slice *policy_address_owner(const policy *p, const uoa_addr *addr,
+                                         uint16_t port, bool *ret_shared);
+/* The slice's entry for addr, or NULL if addr is not the slice's. */
+const policy_address *policy_slice_address(const policy_slice *s, const uoa_addr *addr);
+/* The primary (first listed) address of family, or NULL. */
+const policy_address *policy_slice_primary(const policy_slice *s, int family);
+bool policy_slice_may_use_interface(const policy_slice *s, const char *ifname);
+
+/* The §4 bind decision, for a socket of sock_family (AF_INET or AF_INET6).
+ * addr is what the process asked for (AF_INET for an IPv4-mapped request on
+ * an AF_INET6 socket). On success *ret says what to bind:
+ *   addr        the address (AF_INET on an AF_INET6 socket means IPv4-mapped)
+ *   port        the port; 0 with lo..hi set means "a free port in lo..hi",
+ *               0 with lo == hi == 0 means "any free port" (the kernel's choice)
+ *   lo, hi      the slice's range when the address is shared, else 0, 0
+ * Rules: wildcard -> the primary address of the family (on a dual-stack
+ * AF_INET6 socket, the primary IPv6 or else the primary IPv4, mapped);
+ * loopback -> allowed, ports below unpriv_port_start refused as on an ordinary
+ * host; the slice's address -> allowed; shared address port rules: 0 -> free
+ * port in range, in range -> kept, 0 < p <= size-1 -> lo + p, else -EACCES.
+ * Errors: -EADDRNOTAVAIL (not the slice's, or no address of the family),
+ * -EACCES (port), -EAFNOSUPPORT (IPv6 address on an AF_INET socket, or an
+ * IPv4 address on a v6only socket). */
+typedef struct policy_bind {
+        uoa_addr addr;
+        uint16_t port;
+        uint16_t lo, hi;
+} policy_bind;
+
+int policy_bind_decide(const policy_slice *s, int sock_family, bool v6only,
+                       const uoa_addr *addr, uint16_t port,
+                       uint16_t unpriv_port_start, policy_bind *ret);
+
+/* Shared-address port mapping alone (the §4 "ports" row). Returns the port to
+ * bind (0: a free port in range) or -EACCES. */
+int policy_port_map(uint16_t lo, uint16_t hi, uint16_t port);
+
+/* Source selection for an unbound socket sending to dst: the slice's address
+ * of dst's family that fits best. Loopback destinations get the loopback
+ * source (127.0.0.1 or ::1). hint, if not NULL, is the kernel's preferred
+ * source for dst (RTA_PREFSRC of a route lookup); it wins when it is the
+ * slice's. Then IPv4: longest common prefix, ties to the earlier (primary)
+ * address; IPv6: RFC 6724 rules 1 (same address), 2 (scope), 6 (label, the
+ * default policy table) and 8 (longest matching prefix), ties to file order.
+ * *ret is a bind as in policy_bind_decide (port 0; lo..hi for shared).
+ * -EADDRNOTAVAIL if the slice has no address of that family. */
+int policy_source_select(const policy_slice *s, const uoa_addr *dst,
+                         const uoa_addr *hint, policy_bind *ret);
+
+/* Free-port search helper: the k-th candidate (k = 0, 1, ...) of a walk over
+ * lo..hi starting at an offset derived from seed; visits each port once in
+ * hi-lo+1 steps. */
+uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t k);

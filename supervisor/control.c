@@ -1,0 +1,342 @@
+/* supervisor/control.c: the control/registration socket (common/wire.h):
+ * accepting connections, authenticating peers with SO_PEERCRED, and serving
+ * register/show/add/del/reload. Every request is answered and the connection
+ * closed; bad requests get an error, never a crash or a stall. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/wire.h"
+#include "supervisor/uoad.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
+#define CONN_MAX 256        /* concurrent control connections */
+#define CONN_PER_UID_MAX 16 /* of which one non-root uid may hold */
+#define CONN_TIMEOUT_MS 5000 /* a request and its reply must be done by then */
+
+typedef struct conn {
+        watch_kind kind; /* WATCH_CONN */
+        int fd;
+        struct ucred cred;
+        char *out;
+        size_t out_len, out_pos;
+        uint64_t deadline_ms;
+        struct conn *prev, *next;
+} conn;
+
+static conn *conns; /* all open connections, oldest first for the sweep */
+
+static struct { watch_kind kind; int fd; } control = { WATCH_CONTROL, -1 };
+
+static int resolve_user(const char *name, uid_t *ret_uid, void *userdata)
+{
+        struct passwd *pw;
+
+        (void) userdata;
+        pw = getpwnam(name);
+        if (!pw)
+                return -ENOENT;
+        *ret_uid = pw->pw_uid;
+        return 0;
+}
+
+int uoad_policy_load(uoad *d, char *err, size_t errlen)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        policy *p;
+        FILE *f;
+        int r;
+
+        f = fopen(d->config_path, "re");
+        if (!f) {
+                r = negative_errno();
+                snprintf(err, errlen, "%s: %s", d->config_path, strerror(-r));
+                return r;
+        }
+        text = malloc(POLICY_TEXT_MAX + 1);
+        if (text)
+                len = fread(text, 1, POLICY_TEXT_MAX + 1, f);
+        fclose(f);
+        if (!text)
+                return -ENOMEM;
+        r = policy_parse(text, len, d->config_path, resolve_user, NULL, &p, err, errlen);
+        if (r < 0)
+                return r;
+        policy_free(d->policy);
+        d->policy = p;
+        return 0;
+}
+
+/* Bind under a temporary name and rename into place: the socket appears
+ * only once it is ready to serve, and never replaces a running daemon's. */
+int control_open(uoad *d)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &control };
+        _cleanup_close_ int fd = -1;
+        char tmp[sizeof(sa.sun_path)];
+        int probe;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.%d", d->socket_path, getpid()) >= (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+        probe = wire_connect(d->socket_path);
+        if (probe >= 0) {
+                close(probe);
+                return -EADDRINUSE;
+        }
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        strcpy(sa.sun_path, tmp);
+        unlink(tmp);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        /* Anyone may connect (uoamap show); what they may do is decided per
+         * request from SO_PEERCRED. */
+        if (chmod(tmp, 0666) < 0 || listen(fd, 128) < 0 || rename(tmp, d->socket_path) < 0) {
+                int r = negative_errno();
+
+                unlink(tmp);
+                return r;
+        }
+        if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return negative_errno();
+        control.fd = TAKE_FD(fd);
+        return 0;
+}
+
+void control_close(uoad *d)
+{
+        if (control.fd < 0)
+                return;
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, control.fd, NULL);
+        close(control.fd);
+        control.fd = -1;
+        unlink(d->socket_path);
+}
+
+static void conn_free(uoad *d, conn *c)
+{
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        free(c->out);
+        free(c);
+        d->n_conns--;
+}
+
+static void conn_reply(conn *c, int negerrno, const char *msg, const char *payload)
+{
+        const char *status = negerrno ? "error" : "ok";
+        size_t plen = payload ? strlen(payload) : 0;
+        int n;
+
+        c->out = malloc(64 + strlen(msg) + plen + 1);
+        if (!c->out)
+                return;
+        n = negerrno ? sprintf(c->out, "%s %d %s\n", status, -negerrno, msg) : sprintf(c->out, "ok\n");
+        memcpy(c->out + n, payload ? payload : "", plen + 1);
+        c->out_len = (size_t) n + plen;
+}
+
+/* Take the seccomp listener out of the registering uoa-run. Only a peer with
+ * effective uid 0 may register: uoa-run is setuid root, so a slice's own
+ * program cannot hand us a listener it keeps a copy of (invariant 1). */
+static void control_register(uoad *d, conn *c, const wire_request *req)
+{
+        _cleanup_close_ int pidfd = -1, fd = -1;
+        socklen_t len = sizeof(int);
+        char link[64], target[64];
+        ssize_t n;
+        int r;
+
+        if (c->cred.uid != 0)
+                return conn_reply(c, -EPERM, "register: only uoa-run (setuid root) may register", NULL);
+        if (req->uid == 0)
+                return conn_reply(c, -EPERM, "register: root is never supervised", NULL);
+        if (!policy_slice_find(d->policy, req->uid))
+                return conn_reply(c, -ENOENT, "has no slice in the policy", NULL);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                pidfd = (int) syscall(SYS_pidfd_open, c->cred.pid, 0);
+        if (pidfd < 0)
+                return conn_reply(c, -ESRCH, "register: peer is gone", NULL);
+        fd = (int) syscall(SYS_pidfd_getfd, pidfd, req->fd, 0);
+        if (fd < 0)
+                return conn_reply(c, negative_errno(), "register: cannot take the listener", NULL);
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0 || (target[n] = '\0', strcmp(target, "anon_inode:seccomp notify") != 0))
+                return conn_reply(c, -EBADF, "register: that fd is not a seccomp listener", NULL);
+        r = notify_listener_add(d, fd, req->uid, c->cred.pid);
+        if (r < 0)
+                return conn_reply(c, r, "register: cannot watch the listener", NULL);
+        TAKE_FD(fd);
+        log_info("slice %u: supervising pid %d", req->uid, c->cred.pid);
+        conn_reply(c, 0, "", NULL);
+}
+
+static void control_edit(uoad *d, conn *c, const wire_request *req)
+{
+        char err[512];
+        policy *p;
+        int r;
+
+        r = policy_edit(d->policy, req->verb == WIRE_ADD, req->body, req->body_len, "uoamap",
+                        resolve_user, NULL, &p, err, sizeof(err));
+        if (r < 0)
+                return conn_reply(c, r, err, NULL);
+        policy_free(d->policy);
+        d->policy = p;
+        log_info("policy changed by uid %u (%s)", c->cred.uid, req->verb == WIRE_ADD ? "add" : "del");
+        conn_reply(c, 0, "", NULL);
+}
+
+static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
+{
+        wire_request req;
+        char err[512];
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = wire_request_parse(buf, len, &req);
+        if (r < 0)
+                return conn_reply(c, r, "malformed request", NULL);
+        if (req.verb == WIRE_REGISTER)
+                return control_register(d, c, &req);
+        if (req.verb == WIRE_SHOW) {
+                text = policy_format(d->policy, req.has_uid ? &req.uid : NULL);
+                return text ? conn_reply(c, 0, "", text) : conn_reply(c, -ENOMEM, "out of memory", NULL);
+        }
+        if (c->cred.uid != 0)
+                return conn_reply(c, -EPERM, "changing the policy is root-only", NULL);
+        if (req.verb == WIRE_ADD || req.verb == WIRE_DEL)
+                return control_edit(d, c, &req);
+        r = uoad_policy_load(d, err, sizeof(err));
+        if (r < 0)
+                return conn_reply(c, r, err, NULL);
+        log_info("policy reloaded from %s by uid %u", d->config_path, c->cred.uid);
+        conn_reply(c, 0, "", NULL);
+}
+
+static size_t conns_of_uid(uid_t uid)
+{
+        size_t n = 0;
+
+        for (conn *c = conns; c; c = c->next)
+                n += c->cred.uid == uid;
+        return n;
+}
+
+/* Close connections past their deadline: a client that connects and never
+ * sends, or never reads its reply, costs a slot for CONN_TIMEOUT_MS only. */
+void control_sweep(uoad *d, uint64_t now_ms)
+{
+        while (conns && conns->deadline_ms <= now_ms)
+                conn_free(d, conns);
+}
+
+static void control_accept(uoad *d, uint64_t now_ms)
+{
+        struct epoll_event ev = { .events = EPOLLIN };
+        socklen_t len = sizeof(struct ucred);
+        conn *c, **tail;
+        int fd;
+
+        fd = accept4(control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+                return;
+        c = calloc(1, sizeof(*c));
+        if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
+            d->n_conns >= CONN_MAX || (c->cred.uid != 0 && conns_of_uid(c->cred.uid) >= CONN_PER_UID_MAX)) {
+                free(c);
+                close(fd); /* the client sees EOF: "uoad closed the connection" */
+                return;
+        }
+        c->kind = WATCH_CONN;
+        c->fd = fd;
+        c->deadline_ms = now_ms + CONN_TIMEOUT_MS;
+        ev.data.ptr = c;
+        if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                free(c);
+                close(fd);
+                return;
+        }
+        for (tail = &conns; *tail; tail = &(*tail)->next)
+                c->prev = *tail;
+        *tail = c;
+        d->n_conns++;
+}
+
+/* Write what the socket takes, in messages of at most WIRE_CHUNK bytes;
+ * returns true when everything is sent. */
+static bool conn_flush(conn *c)
+{
+        while (c->out_pos < c->out_len) {
+                size_t chunk = c->out_len - c->out_pos;
+                ssize_t n;
+
+                if (chunk > WIRE_CHUNK)
+                        chunk = WIRE_CHUNK;
+                n = send(c->fd, c->out + c->out_pos, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                        return errno != EAGAIN && errno != EINTR;
+                c->out_pos += (size_t) n;
+        }
+        return true;
+}
+
+static void conn_event(uoad *d, conn *c, uint32_t events)
+{
+        struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+        static char buf[WIRE_REQUEST_MAX + 1];
+        ssize_t n;
+
+        if (c->out) {
+                if ((events & (EPOLLHUP | EPOLLERR)) || conn_flush(c))
+                        conn_free(d, c);
+                return;
+        }
+        if (events & EPOLLIN) {
+                n = recv(c->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n <= 0)
+                        return conn_free(d, c);
+                if ((size_t) n > WIRE_REQUEST_MAX)
+                        conn_reply(c, -E2BIG, "request too long", NULL);
+                else
+                        control_dispatch(d, c, buf, (size_t) n);
+        } else if (events & (EPOLLHUP | EPOLLERR))
+                return conn_free(d, c);
+        if (!c->out || conn_flush(c))
+                return conn_free(d, c);
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void control_event(uoad *d, void *watch, uint32_t events, uint64_t now_ms)
+{
+        if (*(watch_kind *) watch == WATCH_CONTROL)
+                control_accept(d, now_ms);
+        else
+                conn_event(d, watch, events);
+}

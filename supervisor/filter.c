@@ -1,0 +1,105 @@
+/* supervisor/filter.c: build the supervised processes' seccomp filter with
+ * libseccomp and load it with the flags libseccomp 2.5 cannot set
+ * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
+ *
+ * What traps and why (DESIGN §4, §5.4, §7):
+ *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
+ *       the calls where the kernel would pick or take a local address;
+ *       sendto without a destination and all reads/writes never trap.
+ *   io_uring_*           EPERM: io_uring's operations bypass seccomp.
+ *   other architectures, x32   kill the process (libseccomp's bad-arch
+ *       action; its x86_64 filter also sends x32 numbers there), so i386
+ *       socketcall() cannot go around the rules above. */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "supervisor/filter.h"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */
+#endif
+
+static int filter_rules(scmp_filter_ctx ctx)
+{
+        static const int notify[] = { SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(connect),
+                                      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg) };
+        static const int refuse[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+                                      SCMP_SYS(io_uring_register) };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(notify); i++)
+                if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, notify[i], 0)) < 0)
+                        return r;
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
+                                  SCMP_A4_64(SCMP_CMP_NE, 0))) < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(refuse); i++)
+                if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refuse[i], 0)) < 0)
+                        return r;
+        return 0;
+}
+
+/* The filter as classic BPF, exported by libseccomp into a memfd. */
+static int filter_export(struct sock_fprog *ret)
+{
+        _cleanup_close_ int mfd = -1;
+        scmp_filter_ctx ctx;
+        struct stat st;
+        void *buf;
+        int r;
+
+        ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+        if (r == 0)
+                r = filter_rules(ctx);
+        if (r == 0) {
+                mfd = memfd_create("uoa-filter", MFD_CLOEXEC);
+                r = mfd < 0 ? negative_errno() : seccomp_export_bpf(ctx, mfd);
+        }
+        seccomp_release(ctx);
+        if (r < 0)
+                return r;
+        if (fstat(mfd, &st) < 0 || st.st_size == 0 || st.st_size % sizeof(struct sock_filter))
+                return -EIO;
+        buf = malloc((size_t) st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        if (pread(mfd, buf, (size_t) st.st_size, 0) != st.st_size) {
+                free(buf);
+                return -EIO;
+        }
+        ret->len = (unsigned short) (st.st_size / sizeof(struct sock_filter));
+        ret->filter = buf;
+        return 0;
+}
+
+int uoa_filter_install(void)
+{
+        struct sock_fprog prog;
+        int r, fd;
+
+        r = filter_export(&prog);
+        if (r < 0)
+                return r;
+        /* WAIT_KILLABLE_RECV (5.19): once uoad has received a notification,
+         * only a fatal signal interrupts the call, so signals (Go's SIGURG)
+         * cannot make a supervised call restart in a loop. */
+        fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                           SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+        if (fd < 0 && errno == EINVAL)
+                fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        r = fd < 0 ? negative_errno() : fd;
+        free(prog.filter);
+        return r;
+}

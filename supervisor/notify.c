@@ -1,0 +1,171 @@
+/* supervisor/notify.c: the seccomp listeners: registration into the epoll
+ * loop, receiving a notification, dispatching it to its system call's
+ * handler, and sending the answer. */
+#include <errno.h>
+#include <linux/audit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "supervisor/uoad.h"
+
+/* Linux 6.6; the Debian 12 header lacks it. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+static struct seccomp_notif *notif_req;
+static struct seccomp_notif_resp *notif_resp;
+static size_t notif_req_size, notif_resp_size;
+static const policy_slice empty_slice; /* a uid with no slice: loopback only */
+
+/* The kernel may know larger structures than our headers: size buffers by
+ * what it says (SECCOMP_GET_NOTIF_SIZES) and zero them before each use. */
+int notify_init(uoad *d)
+{
+        struct seccomp_notif_sizes sizes;
+
+        (void) d;
+        if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+                return negative_errno();
+        notif_req_size = sizes.seccomp_notif > sizeof(*notif_req) ? sizes.seccomp_notif : sizeof(*notif_req);
+        notif_resp_size = sizes.seccomp_notif_resp > sizeof(*notif_resp) ? sizes.seccomp_notif_resp
+                                                                          : sizeof(*notif_resp);
+        notif_req = calloc(1, notif_req_size);
+        notif_resp = calloc(1, notif_resp_size);
+        return notif_req && notif_resp ? 0 : -ENOMEM;
+}
+
+int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
+{
+        struct epoll_event ev = { .events = EPOLLIN };
+        listener *l = calloc(1, sizeof(*l));
+
+        if (!l)
+                return -ENOMEM;
+        *l = (listener) { .kind = WATCH_LISTENER, .fd = fd, .uid = uid, .pid = pid };
+        /* Wake the target on the CPU that answers it (6.6): ~7 µs instead of
+         * ~56 µs per round trip on a 2-core VM. Older kernels refuse: fine. */
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
+                d->sync_wakeup = true;
+        ev.data.ptr = l;
+        if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                int r = negative_errno();
+
+                free(l);
+                return r;
+        }
+        d->n_listeners++;
+        return 0;
+}
+
+static void listener_remove(uoad *d, listener *l)
+{
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
+        close(l->fd);
+        d->n_listeners--;
+        log_debug("slice %u: supervised processes of uoa-run %d have all exited", l->uid, l->pid);
+        free(l);
+}
+
+void notify_reply_continue(notif *n)
+{
+        n->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+}
+
+void notify_reply(notif *n, int64_t val)
+{
+        n->resp->val = val;
+}
+
+void notify_reply_error(notif *n, int negerrno)
+{
+        n->resp->error = negerrno;
+}
+
+static const char *errno_name(int e)
+{
+        switch (e) {
+        case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+        case EACCES: return "EACCES";
+        case EPERM: return "EPERM";
+        case EAFNOSUPPORT: return "EAFNOSUPPORT";
+        case EINVAL: return "EINVAL";
+        default: return strerror(e);
+        }
+}
+
+/* The one place a refusal is logged: which slice, which process, which call,
+ * what it asked for, and the errno it got. */
+void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
+{
+        char comm[64] = "?", path[64];
+        FILE *f;
+
+        notify_reply_error(n, negerrno);
+        snprintf(path, sizeof(path), "/proc/%u/comm", n->req->pid);
+        f = fopen(path, "re");
+        if (f) {
+                if (fgets(comm, sizeof(comm), f))
+                        comm[strcspn(comm, "\n")] = '\0';
+                fclose(f);
+        }
+        log_info("slice %u: pid %u (%s): %s %s refused: %s", n->l->uid, n->req->pid, comm, call,
+                 what ? what : "", errno_name(-negerrno));
+}
+
+static void notify_dispatch(notif *n)
+{
+        switch (n->req->data.nr) {
+        case SYS_bind: notify_bind(n); break;
+        case SYS_listen: notify_listen(n); break;
+        case SYS_connect: notify_connect(n); break;
+        case SYS_sendto: notify_sendto(n); break;
+        case SYS_sendmsg: notify_sendmsg(n); break;
+        case SYS_sendmmsg: notify_sendmmsg(n); break;
+        default:
+                /* The filter traps nothing else; refuse rather than guess. */
+                notify_reply_error(n, -ENOSYS);
+        }
+}
+
+void notify_listener_event(uoad *d, listener *l, uint32_t events)
+{
+        notif n = { .d = d, .l = l, .req = notif_req, .resp = notif_resp };
+
+        if (!(events & EPOLLIN)) {
+                if (events & (EPOLLHUP | EPOLLERR))
+                        listener_remove(d, l);
+                return;
+        }
+        memset(notif_req, 0, notif_req_size);
+        if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, notif_req) < 0) {
+                /* ENOENT: the target was interrupted or died before we read
+                 * it; EINTR: a signal. Neither is an error of ours. */
+                if (errno != ENOENT && errno != EINTR)
+                        log_warn("slice %u: NOTIF_RECV: %m", l->uid);
+                return;
+        }
+        memset(notif_resp, 0, notif_resp_size);
+        notif_resp->id = notif_req->id;
+        n.slice = policy_slice_find(d->policy, l->uid);
+        if (!n.slice)
+                n.slice = &empty_slice;
+        if (notif_req->data.arch != AUDIT_ARCH_X86_64)
+                notify_reply_error(&n, -ENOSYS); /* the filter kills these first */
+        else
+                notify_dispatch(&n);
+        /* ENOENT: the target died or a signal interrupted the call; it will
+         * restart it and we will see it again. */
+        if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, notif_resp) < 0 && errno != ENOENT)
+                log_warn("slice %u: NOTIF_SEND: %m", l->uid);
+}

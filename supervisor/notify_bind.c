@@ -1,0 +1,256 @@
+/* supervisor/notify_bind.c: bind() and listen() of supervised processes, and
+ * the socket helpers every handler shares: what a socket is, and binding it
+ * to what the policy decided. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "supervisor/uoad.h"
+
+
+static int getsockopt_int(int fd, int level, int opt, int *ret)
+{
+        socklen_t len = sizeof(*ret);
+
+        return getsockopt(fd, level, opt, ret, &len) < 0 ? negative_errno() : 0;
+}
+
+/* Whether an INET socket is unbound, bound to something of the slice's
+ * (its address, in range on a shared one, or loopback) or bound to anything
+ * else (e.g. a UDP socket the kernel auto-bound to the wildcard on a send
+ * without destination, or a socket inherited from outside supervision). */
+static sock_state sock_classify(const notif *n, const struct sockaddr_storage *ss, socklen_t len)
+{
+        const policy_address *pa;
+        uoa_addr a;
+        uint16_t port;
+        bool mapped;
+
+        if (uoa_sockaddr_decode((const struct sockaddr *) ss, len, &a, &port, &mapped) < 0)
+                return SOCK_BOUND_FOREIGN;
+        if (uoa_addr_is_any(&a))
+                return port == 0 ? SOCK_UNBOUND : SOCK_BOUND_FOREIGN;
+        if (uoa_addr_is_loopback(&a))
+                return SOCK_BOUND_OWN;
+        pa = policy_slice_address(n->slice, &a);
+        if (!pa)
+                return SOCK_BOUND_FOREIGN;
+        if (pa->shared && port != 0 && (port < pa->port_lo || port > pa->port_hi))
+                return SOCK_BOUND_FOREIGN;
+        return SOCK_BOUND_OWN;
+}
+
+/* Everything here is read from our own duplicate of the target's socket, not
+ * from its memory, so a decision based on it cannot be raced by the target. */
+int sock_inspect(const notif *n, int sock, sock_info *ret)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        sock_info si = { .state = SOCK_OTHER };
+        int v6only = 0, r;
+
+        r = getsockopt_int(sock, SOL_SOCKET, SO_DOMAIN, &si.domain);
+        if (r < 0)
+                return r; /* ENOTSOCK for a file that is not a socket */
+        r = getsockopt_int(sock, SOL_SOCKET, SO_TYPE, &si.type);
+        if (r < 0)
+                return r;
+        if (si.domain != AF_INET && si.domain != AF_INET6) {
+                *ret = si;
+                return 0;
+        }
+        if (si.domain == AF_INET6 && getsockopt_int(sock, IPPROTO_IPV6, IPV6_V6ONLY, &v6only) < 0)
+                return negative_errno();
+        si.v6only = v6only;
+        if (getsockname(sock, (struct sockaddr *) &ss, &len) < 0)
+                return negative_errno();
+        si.state = sock_classify(n, &ss, len);
+        *ret = si;
+        return 0;
+}
+
+/* Bind to a free port inside lo..hi. The kernel cannot pick it for us:
+ * IP_LOCAL_PORT_RANGE (6.3) only narrows net.ipv4.ip_local_port_range and is
+ * silently ignored outside it, where slice ranges usually lie. So walk the
+ * range from a random start; in a mostly free range the first try binds. */
+static int sock_bind_in_range(int sock, struct sockaddr_storage *ss, socklen_t len,
+                              const policy_bind *b)
+{
+        static uint32_t seed;
+        uint32_t k, size = (uint32_t) (b->hi - b->lo) + 1;
+
+        if (seed == 0 && getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+                seed = (uint32_t) getpid();
+        seed = seed * 1664525u + 1013904223u;
+        for (k = 0; k < size; k++) {
+                uint16_t port = policy_port_candidate(b->lo, b->hi, seed, k);
+
+                ((struct sockaddr_in *) ss)->sin_port = htons(port); /* same offset in sin6 */
+                if (bind(sock, (struct sockaddr *) ss, len) == 0)
+                        return 0;
+                if (errno != EADDRINUSE)
+                        return negative_errno();
+        }
+        return -EADDRINUSE;
+}
+
+/* Perform the bind the policy decided, on our duplicate of the socket, with
+ * our privileges. Why this is safe: the address is the slice's own (or
+ * loopback) and the port is one the policy gave the slice; the privilege
+ * only lets a slice bind ports < 1024 on its own dedicated address, which is
+ * exactly what §4 grants it. */
+int sock_bind_decided(const notif *n, int sock, const sock_info *si, const policy_bind *b,
+                      bool defer_port)
+{
+        struct sockaddr_storage ss;
+        int len;
+
+        (void) n;
+        len = uoa_sockaddr_encode(&b->addr, b->port, si->domain, &ss);
+        if (len < 0)
+                return len;
+        if (b->port == 0 && b->hi != 0)
+                return sock_bind_in_range(sock, &ss, (socklen_t) len, b);
+        if (defer_port && b->port == 0 && si->type == SOCK_STREAM) {
+                int one = 1;
+
+                /* A connect that needs a source: let the port be chosen at
+                 * connect time so the 4-tuple, not the port, must be unique. */
+                (void) setsockopt(sock, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        }
+        return bind(sock, (struct sockaddr *) &ss, (socklen_t) len) < 0 ? negative_errno() : 0;
+}
+
+/* Give an unbound socket the slice's source for dst (NULL: no destination,
+ * the wildcard rule). Afterwards whatever destination the kernel reads from
+ * the target's memory, the source is the slice's: CONTINUE is safe (§5.2). */
+int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst)
+{
+        static const uoa_addr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
+        uoa_addr hint;
+        policy_bind b;
+        int r;
+
+        if (!dst) {
+                r = policy_bind_decide(n->slice, si->domain, si->v6only,
+                                       si->domain == AF_INET ? &any4 : &any6, 0,
+                                       n->d->unpriv_port_start, &b);
+                if (r < 0)
+                        return r;
+                return sock_bind_decided(n, sock, si, &b, false);
+        }
+        r = -ENOENT;
+        if (n->d->rtnl_fd >= 0 && !uoa_addr_is_loopback(dst)) {
+                const policy_address *p1 = policy_slice_primary(n->slice, dst->family);
+                size_t i, count = 0;
+
+                /* Ask the kernel's routing only when there is a choice. */
+                for (i = 0; p1 && i < n->slice->n_addrs; i++)
+                        count += n->slice->addrs[i].addr.family == dst->family;
+                if (count > 1)
+                        r = route_lookup_prefsrc(n->d->rtnl_fd, dst, n->l->uid, &hint);
+        }
+        r = policy_source_select(n->slice, dst, r == 0 ? &hint : NULL, &b);
+        if (r < 0)
+                return r;
+        if (si->domain == AF_INET6 && si->v6only && b.addr.family == AF_INET)
+                return -ENETUNREACH; /* as the kernel answers a v6only socket */
+        return sock_bind_decided(n, sock, si, &b, true);
+}
+
+static void bind_refuse(notif *n, int negerrno, const uoa_addr *a, uint16_t port)
+{
+        char buf[UOA_ADDR_STRLEN];
+
+        notify_refusal(n, "bind", negerrno, a ? uoa_addr_port_format(a, port, buf, sizeof(buf)) : NULL);
+}
+
+/* Decode what the process asked to bind, the way inet_bind/inet6_bind would. */
+static int bind_request_decode(const sock_info *si, const struct sockaddr_storage *ss, size_t len,
+                               uoa_addr *ret, uint16_t *ret_port)
+{
+        bool mapped = false;
+        int r;
+
+        if (len < sizeof(sa_family_t))
+                return -EINVAL;
+        if (si->domain == AF_INET && ss->ss_family == AF_UNSPEC && len >= sizeof(struct sockaddr_in) &&
+            ((const struct sockaddr_in *) ss)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+                /* Linux accepts AF_UNSPEC with INADDR_ANY on AF_INET sockets. */
+                *ret = (uoa_addr) { .family = AF_INET };
+                *ret_port = ntohs(((const struct sockaddr_in *) ss)->sin_port);
+                return 0;
+        }
+        if (ss->ss_family != si->domain)
+                return -EAFNOSUPPORT;
+        r = uoa_sockaddr_decode((const struct sockaddr *) ss, len, ret, ret_port, &mapped);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+void notify_bind(notif *n)
+{
+        _cleanup_close_ int sock = -1;
+        struct sockaddr_storage ss;
+        size_t len;
+        sock_info si;
+        policy_bind b;
+        uoa_addr a;
+        uint16_t port;
+        int r;
+
+        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        if (sock < 0)
+                return notify_reply_error(n, sock);
+        r = sock_inspect(n, sock, &si);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        /* Not an INET socket: the kernel's own checks apply (a unix socket's
+         * path is created with the caller's credentials, not ours). Safe to
+         * continue: the socket's domain cannot change under us. */
+        if (si.domain != AF_INET && si.domain != AF_INET6)
+                return notify_reply_continue(n);
+        r = target_sockaddr_read(n, n->req->data.args[1], n->req->data.args[2], &ss, &len);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        if (!target_id_valid(n))
+                return notify_reply_error(n, -ENOENT);
+        r = bind_request_decode(&si, &ss, len, &a, &port);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        r = policy_bind_decide(n->slice, si.domain, si.v6only, &a, port, n->d->unpriv_port_start, &b);
+        if (r < 0)
+                return bind_refuse(n, r, &a, port);
+        r = sock_bind_decided(n, sock, &si, &b, false);
+        notify_reply_error(n, r);
+}
+
+/* listen() on an unbound TCP socket would auto-bind it to the wildcard: give
+ * it the slice's address first, then let the kernel listen. */
+void notify_listen(notif *n)
+{
+        _cleanup_close_ int sock = -1;
+        sock_info si;
+        int r;
+
+        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        if (sock < 0)
+                return notify_reply_error(n, sock);
+        r = sock_inspect(n, sock, &si);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        if (si.state == SOCK_BOUND_FOREIGN)
+                return notify_refusal(n, "listen", -EADDRNOTAVAIL, "on a socket bound outside the slice");
+        if (si.state == SOCK_UNBOUND && si.type == SOCK_STREAM) {
+                r = sock_autobind(n, sock, &si, NULL);
+                if (r < 0)
+                        return notify_refusal(n, "listen", r, "(no address to bind)");
+        }
+        notify_reply_continue(n);
+}

@@ -1,0 +1,114 @@
+/* supervisor/notify_send.c: connect(), sendto() with a destination, sendmsg()
+ * and sendmmsg(): the calls that make the kernel choose a source address for
+ * an unbound socket. We choose it instead (the slice's address that best fits
+ * the destination), bind the socket to it, and let the kernel continue. */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "common/macro.h"
+#include "supervisor/uoad.h"
+
+/* Reads the call's destination: 0 with *ss filled, 1 if the call has none,
+ * or -errno (EFAULT for a bad pointer, as the kernel would answer). */
+typedef int (*dest_reader)(const notif *n, struct sockaddr_storage *ss, size_t *len);
+
+static int dest_connect(const notif *n, struct sockaddr_storage *ss, size_t *len)
+{
+        return target_sockaddr_read(n, n->req->data.args[1], n->req->data.args[2], ss, len);
+}
+
+static int dest_sendto(const notif *n, struct sockaddr_storage *ss, size_t *len)
+{
+        /* The filter traps sendto only with a non-NULL destination. */
+        return target_sockaddr_read(n, n->req->data.args[4], n->req->data.args[5], ss, len);
+}
+
+static int dest_msghdr(const notif *n, uint64_t addr, struct sockaddr_storage *ss, size_t *len)
+{
+        struct msghdr mh;
+        int r;
+
+        r = target_mem_read(n, addr, &mh, sizeof(mh));
+        if (r < 0)
+                return r;
+        if (!mh.msg_name || mh.msg_namelen == 0)
+                return 1;
+        return target_sockaddr_read(n, (uint64_t) (uintptr_t) mh.msg_name, mh.msg_namelen, ss, len);
+}
+
+static int dest_sendmsg(const notif *n, struct sockaddr_storage *ss, size_t *len)
+{
+        return dest_msghdr(n, n->req->data.args[1], ss, len);
+}
+
+static int dest_sendmmsg(const notif *n, struct sockaddr_storage *ss, size_t *len)
+{
+        /* The first message decides the source; the socket is bound after it. */
+        if ((uint32_t) n->req->data.args[2] == 0)
+                return 1;
+        return dest_msghdr(n, n->req->data.args[1], ss, len);
+}
+
+static void send_prepare(notif *n, const char *call, dest_reader read_dest)
+{
+        _cleanup_close_ int sock = -1;
+        struct sockaddr_storage ss;
+        char what[UOA_ADDR_STRLEN + 8] = "";
+        uoa_addr dst;
+        uint16_t port = 0;
+        bool mapped, have_dst;
+        sock_info si;
+        size_t len = 0;
+        int r;
+
+        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        if (sock < 0)
+                return notify_reply_error(n, sock);
+        r = sock_inspect(n, sock, &si);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        /* Non-INET sockets (unix, netlink) and sockets already bound to the
+         * slice's address: the source cannot be anything but the slice's, so
+         * whatever the target's memory says now or later, CONTINUE is safe. */
+        if (si.state == SOCK_OTHER || si.state == SOCK_BOUND_OWN)
+                return notify_reply_continue(n);
+        if (si.state == SOCK_BOUND_FOREIGN)
+                return notify_refusal(n, call, -EADDRNOTAVAIL, "on a socket bound outside the slice's addresses");
+        r = read_dest(n, &ss, &len);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        if (!target_id_valid(n))
+                return notify_reply_error(n, -ENOENT);
+        /* A destination we cannot decode (AF_UNSPEC, short, other family) is
+         * the kernel's to refuse; we still bind first so that it cannot
+         * fall back to a source of its own choosing. */
+        have_dst = r == 0 && uoa_sockaddr_decode((struct sockaddr *) &ss, len, &dst, &port, &mapped) == 0;
+        r = sock_autobind(n, sock, &si, have_dst ? &dst : NULL);
+        if (r < 0) {
+                if (have_dst)
+                        uoa_addr_port_format(&dst, port, what, sizeof(what));
+                return notify_refusal(n, call, r, what);
+        }
+        notify_reply_continue(n);
+}
+
+void notify_connect(notif *n)
+{
+        send_prepare(n, "connect", dest_connect);
+}
+
+void notify_sendto(notif *n)
+{
+        send_prepare(n, "sendto", dest_sendto);
+}
+
+void notify_sendmsg(notif *n)
+{
+        send_prepare(n, "sendmsg", dest_sendmsg);
+}
+
+void notify_sendmmsg(notif *n)
+{
+        send_prepare(n, "sendmmsg", dest_sendmmsg);
+}

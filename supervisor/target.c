@@ -1,0 +1,119 @@
+/* supervisor/target.c: safe access to a notifying process: its file
+ * descriptors (pidfd_getfd) and its memory (process_vm_readv), each followed
+ * by SECCOMP_IOCTL_NOTIF_ID_VALID so a recycled tid is never trusted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "supervisor/uoad.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for any thread, not only a leader */
+#endif
+
+static int pidfd_open_tgid_of(pid_t tid)
+{
+        char path[64], line[128];
+        pid_t tgid = -1;
+        FILE *f;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", tid);
+        f = fopen(path, "re");
+        if (!f)
+                return -ESRCH;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Tgid: %d", &tgid) == 1)
+                        break;
+        fclose(f);
+        if (tgid <= 0)
+                return -ESRCH;
+        fd = (int) syscall(SYS_pidfd_open, tgid, 0);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+/* The notification's pid is a thread id. Since 6.9 PIDFD_THREAD opens it
+ * directly; before, only a thread-group leader can be opened, so fall back to
+ * its thread group (the fd table is shared by the group either way). */
+static int target_pidfd_open(pid_t tid)
+{
+        int fd = (int) syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+
+        if (fd >= 0)
+                return fd;
+        fd = (int) syscall(SYS_pidfd_open, tid, 0);
+        if (fd >= 0)
+                return fd;
+        return errno == ENOENT || errno == EINVAL ? pidfd_open_tgid_of(tid) : negative_errno();
+}
+
+bool target_id_valid(const notif *n)
+{
+        uint64_t id = n->req->id;
+
+        return ioctl(n->l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* Our own duplicate of the target's fd. The pidfd is checked against the
+ * notification (ID_VALID after pidfd_open) so a tid that died and was reused
+ * between RECV and here cannot hand us another process's file. */
+int target_fd_get(const notif *n, int target_fd)
+{
+        _cleanup_close_ int pidfd = -1;
+        int fd;
+
+        if (target_fd < 0)
+                return -EBADF;
+        pidfd = target_pidfd_open((pid_t) n->req->pid);
+        if (pidfd < 0)
+                return pidfd;
+        if (!target_id_valid(n))
+                return -ENOENT;
+        fd = (int) syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+        if (fd < 0)
+                return negative_errno();
+        return fd;
+}
+
+/* Copy len bytes of the target's memory. A partial read is EFAULT, as the
+ * kernel would answer for a bad user pointer. The caller checks ID_VALID
+ * after all reads and before acting on them. */
+int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len)
+{
+        struct iovec local = { .iov_base = buf, .iov_len = len };
+        struct iovec remote = { .iov_base = (void *) (uintptr_t) addr, .iov_len = len };
+        ssize_t r;
+
+        if (len == 0)
+                return 0;
+        if (addr == 0)
+                return -EFAULT;
+        r = process_vm_readv((pid_t) n->req->pid, &local, 1, &remote, 1, 0);
+        if (r < 0)
+                return errno == ESRCH ? -ENOENT : -EFAULT;
+        return (size_t) r == len ? 0 : -EFAULT;
+}
+
+/* A sockaddr argument, capped as the kernel caps it (move_addr_to_kernel:
+ * longer than sockaddr_storage is EINVAL). */
+int target_sockaddr_read(const notif *n, uint64_t addr, uint64_t len,
+                         struct sockaddr_storage *ret, size_t *ret_len)
+{
+        uint32_t l = (uint32_t) len; /* socklen_t: the upper 32 bits are ignored */
+        int r;
+
+        if (l > sizeof(*ret))
+                return -EINVAL;
+        memset(ret, 0, sizeof(*ret));
+        r = target_mem_read(n, addr, ret, l);
+        if (r < 0)
+                return r;
+        *ret_len = l;
+        return 0;
+}

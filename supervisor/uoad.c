@@ -1,0 +1,221 @@
+/* supervisor/uoad.c: the supervisor's main(): arguments, policy load, the
+ * epoll loop over the control socket, signals and every seccomp listener. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/wire.h"
+#include "supervisor/uoad.h"
+
+#define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
+
+static const char *arg_config = DEFAULT_CONFIG;
+static const char *arg_socket;
+static bool arg_daemon;
+static int arg_verbose;
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--daemon] [-v]\n"
+                   "Serves the uoa policy (default %s) on the control socket\n"
+                   "(default %s, or $UOA_SOCKET) in this network namespace.\n",
+                DEFAULT_CONFIG, WIRE_DEFAULT_SOCKET);
+}
+
+static int parse_args(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+                { "daemon", no_argument, NULL, 'd' },        { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },          {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:s:dvh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c': arg_config = optarg; break;
+                case 's': arg_socket = optarg; break;
+                case 'd': arg_daemon = true; break;
+                case 'v': arg_verbose++; break;
+                case 'h': usage(stdout); exit(0);
+                default: usage(stderr); return -EINVAL;
+                }
+        if (optind < argc) {
+                usage(stderr);
+                return -EINVAL;
+        }
+        if (!arg_socket)
+                arg_socket = getenv("UOA_SOCKET");
+        if (!arg_socket || !*arg_socket)
+                arg_socket = WIRE_DEFAULT_SOCKET;
+        return 0;
+}
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* The port below which binding needs privilege in this namespace; loopback
+ * binds of slices follow it as on an ordinary host. */
+static uint16_t read_unpriv_port_start(void)
+{
+        unsigned v = 1024;
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+
+        if (f) {
+                if (fscanf(f, "%u", &v) != 1 || v > 65535)
+                        v = 1024;
+                fclose(f);
+        }
+        return (uint16_t) v;
+}
+
+static int signals_open(uoad *d, void *watch)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = watch };
+        sigset_t mask;
+        int fd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return negative_errno();
+        return fd;
+}
+
+/* Returns false when the daemon should stop. */
+static bool signal_event(uoad *d, int fd)
+{
+        struct signalfd_siginfo si;
+        char err[512];
+
+        while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo != SIGHUP) {
+                        log_info("signal %u: stopping", si.ssi_signo);
+                        return false;
+                }
+                if (uoad_policy_load(d, err, sizeof(err)) < 0)
+                        log_error("reload refused, keeping the current policy: %s", err);
+                else
+                        log_info("policy reloaded from %s (%zu slices)", d->config_path,
+                                 policy_slice_count(d->policy));
+        }
+        return true;
+}
+
+static int run_loop(uoad *d, int sig_fd, void *sig_watch)
+{
+        struct epoll_event evs[64];
+
+        for (;;) {
+                int n = epoll_wait(d->epoll_fd, evs, ELEMENTSOF(evs), 1000);
+                uint64_t now = now_ms();
+
+                if (n < 0 && errno != EINTR)
+                        return negative_errno();
+                for (int i = 0; i < n; i++) {
+                        void *w = evs[i].data.ptr;
+
+                        if (w == sig_watch) {
+                                if (!signal_event(d, sig_fd))
+                                        return 0;
+                        } else if (*(watch_kind *) w == WATCH_LISTENER)
+                                notify_listener_event(d, w, evs[i].events);
+                        else
+                                control_event(d, w, evs[i].events, now);
+                }
+                control_sweep(d, now);
+        }
+}
+
+/* --daemon: detach, and let the parent exit only once the socket serves. */
+static int daemonize(int *ret_ready_fd)
+{
+        int p[2];
+        pid_t pid;
+        char c;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid > 0) {
+                close(p[1]);
+                _exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+        }
+        close(p[0]);
+        setsid();
+        if (chdir("/") < 0)
+                return negative_errno();
+        *ret_ready_fd = p[1];
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
+        static watch_kind sig_watch = WATCH_SIGNAL;
+        char err[512];
+        int r, sig_fd, ready_fd = -1;
+
+        if (parse_args(argc, argv) < 0)
+                return 2;
+        log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
+        d.config_path = arg_config;
+        d.socket_path = arg_socket;
+        d.policy = policy_new_empty();
+        if (!d.policy || uoad_policy_load(&d, err, sizeof(err)) < 0) {
+                fprintf(stderr, "uoad: %s\n", d.policy ? err : "out of memory");
+                return 1;
+        }
+        if (arg_daemon && (r = daemonize(&ready_fd)) < 0) {
+                fprintf(stderr, "uoad: cannot daemonize: %s\n", strerror(-r));
+                return 1;
+        }
+        if (strcmp(d.socket_path, WIRE_DEFAULT_SOCKET) == 0)
+                (void) mkdir("/run/uoa", 0755);
+        d.unpriv_port_start = read_unpriv_port_start();
+        d.rtnl_fd = route_lookup_open();
+        d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (d.epoll_fd < 0 || (r = notify_init(&d)) < 0 || (sig_fd = signals_open(&d, &sig_watch)) < 0) {
+                log_error("cannot set up: %m");
+                return 1;
+        }
+        r = control_open(&d);
+        if (r < 0) {
+                log_error("cannot serve %s: %s", d.socket_path,
+                          r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));
+                return 1;
+        }
+        log_info("serving %zu slices from %s on %s", policy_slice_count(d.policy), d.config_path,
+                 d.socket_path);
+        if (ready_fd >= 0) {
+                (void) !write(ready_fd, "1", 1);
+                close(ready_fd);
+        }
+        r = run_loop(&d, sig_fd, &sig_watch);
+        control_close(&d);
+        policy_free(d.policy);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+/* supervisor/uoad.h: the daemon's state and the interfaces between its parts
+ * (control socket, listeners and notification handlers, kernel lookups). */
+#pragma once
+
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+/* What an epoll event's data.ptr points at; the first member of each owner. */
+typedef enum watch_kind { WATCH_CONTROL, WATCH_CONN, WATCH_LISTENER, WATCH_SIGNAL } watch_kind;
+
+typedef struct uoad {
+        policy *policy;
+        const char *config_path;
+        const char *socket_path;
+        int epoll_fd;
+        int rtnl_fd;                /* route lookups for source selection; -1 if none */
+        uint16_t unpriv_port_start; /* net.ipv4.ip_unprivileged_port_start */
+        bool sync_wakeup;           /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP works */
+        size_t n_listeners, n_conns;
+} uoad;
+
+/* One registered seccomp listener: all processes descended from one uoa-run. */
+typedef struct listener {
+        watch_kind kind; /* WATCH_LISTENER */
+        int fd;
+        uid_t uid;
+        pid_t pid;       /* the uoa-run that registered it, for the log */
+} listener;
+
+/* One notification being handled. */
+typedef struct notif {
+        uoad *d;
+        listener *l;
+        struct seccomp_notif *req;
+        struct seccomp_notif_resp *resp;
+        const policy_slice *slice; /* never NULL: an empty slice if uid has none */
+} notif;
+
+/* control.c */
+int control_open(uoad *d);
+void control_event(uoad *d, void *watch, uint32_t events, uint64_t now_ms);
+void control_sweep(uoad *d, uint64_t now_ms);
+void control_close(uoad *d);
+int uoad_policy_load(uoad *d, char *err, size_t errlen);
+
+/* notify.c */
+int notify_init(uoad *d);
+int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid);
+void notify_listener_event(uoad *d, listener *l, uint32_t events);
+void notify_reply_continue(notif *n);
+void notify_reply(notif *n, int64_t val);
+void notify_reply_error(notif *n, int negerrno);
+void notify_refusal(notif *n, const char *call, int negerrno, const char *what);
+
+/* notify_bind.c, notify_send.c: one function per trapped system call. */
+void notify_bind(notif *n);
+void notify_listen(notif *n);
+void notify_connect(notif *n);
+void notify_sendto(notif *n);
+void notify_sendmsg(notif *n);
+void notify_sendmmsg(notif *n);
+
+/* Shared by the handlers (notify_bind.c). */
+typedef enum sock_state { SOCK_OTHER, SOCK_UNBOUND, SOCK_BOUND_OWN, SOCK_BOUND_FOREIGN } sock_state;
+typedef struct sock_info {
+        int domain, type;
+        sock_state state;
+        bool v6only;
+} sock_info;
+int sock_inspect(const notif *n, int sock, sock_info *ret);
+int sock_bind_decided(const notif *n, int sock, const sock_info *si, const policy_bind *b,
+                      bool defer_port);
+int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst);
+
+/* target.c: safe access to the notifying process. */
+int target_fd_get(const notif *n, int target_fd);
+int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len);
+int target_sockaddr_read(const notif *n, uint64_t addr, uint64_t len,
+                         struct sockaddr_storage *ret, size_t *ret_len);
+bool target_id_valid(const notif *n);
+
+/* route_lookup.c */
+int route_lookup_open(void);
+int route_lookup_prefsrc(int rtnl_fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret);

@@ -1,0 +1,305 @@
+/* supervisor/uoamap.c: uoamap, the policy administration tool: show the
+ * served policy (ip-like text or --json), validate a file, and change the
+ * policy live (add/del/reload, root only; uoad checks). */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "common/wire.h"
+#include "policy/policy.h"
+
+static const char *arg_socket;
+static bool arg_json;
+
+static void usage(FILE *f)
+{
+        fputs("usage: uoamap [--socket PATH] show [USER] [--json]\n"
+              "       uoamap [--socket PATH] add LINE... | del LINE...\n"
+              "       uoamap check FILE\n"
+              "       uoamap [--socket PATH] reload\n",
+              f);
+}
+
+static int resolve_user(const char *name, uid_t *ret_uid, void *userdata)
+{
+        struct passwd *pw = getpwnam(name);
+
+        (void) userdata;
+        if (!pw)
+                return -ENOENT;
+        *ret_uid = pw->pw_uid;
+        return 0;
+}
+
+static const char *user_name(uid_t uid)
+{
+        struct passwd *pw = getpwuid(uid);
+
+        return pw ? pw->pw_name : NULL;
+}
+
+static const char *family_word(int family)
+{
+        return family == AF_INET ? "inet" : "inet6";
+}
+
+static void show_text(const policy *p)
+{
+        char buf[UOA_ADDR_STRLEN];
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+                const char *name = user_name(s->uid);
+
+                printf("%u: %s", s->uid, name ? name : "?");
+                if (s->table)
+                        printf(" table %u", s->table);
+                if (s->raw)
+                        printf(" raw");
+                for (size_t j = 0; j < s->n_ifnames; j++)
+                        printf("%s%s", j ? "," : " interfaces ", s->ifnames[j]);
+                putchar('\n');
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        const policy_address *a = &s->addrs[j];
+
+                        printf("    %s %s", family_word(a->addr.family),
+                               uoa_addr_format(&a->addr, buf, sizeof(buf)));
+                        if (a->shared)
+                                printf(" ports %u-%u", a->port_lo, a->port_hi);
+                        putchar('\n');
+                }
+        }
+}
+
+/* User names are the only free text; escape them for JSON. */
+static void json_string(const char *s)
+{
+        putchar('"');
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        printf("\\%c", *s);
+                else if ((unsigned char) *s < 0x20)
+                        printf("\\u%04x", (unsigned char) *s);
+                else
+                        putchar(*s);
+        }
+        putchar('"');
+}
+
+static void show_json_slice(const policy_slice *s)
+{
+        const char *name = user_name(s->uid);
+        char buf[UOA_ADDR_STRLEN];
+
+        printf("{\"uid\":%u,\"user\":", s->uid);
+        if (name)
+                json_string(name);
+        else
+                fputs("null", stdout);
+        printf(",\"table\":");
+        if (s->table)
+                printf("%u", s->table);
+        else
+                fputs("null", stdout);
+        printf(",\"raw\":%s,\"interfaces\":[", s->raw ? "true" : "false");
+        for (size_t j = 0; j < s->n_ifnames; j++) {
+                if (j)
+                        putchar(',');
+                json_string(s->ifnames[j]);
+        }
+        printf("],\"addresses\":[");
+        for (size_t j = 0; j < s->n_addrs; j++) {
+                const policy_address *a = &s->addrs[j];
+
+                printf("%s{\"family\":\"%s\",\"address\":\"%s\"", j ? "," : "", family_word(a->addr.family),
+                       uoa_addr_format(&a->addr, buf, sizeof(buf)));
+                if (a->shared)
+                        printf(",\"ports\":{\"lo\":%u,\"hi\":%u}", a->port_lo, a->port_hi);
+                putchar('}');
+        }
+        printf("]}");
+}
+
+static void show_json(const policy *p)
+{
+        putchar('[');
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                if (i)
+                        putchar(',');
+                show_json_slice(policy_slice_at(p, i));
+        }
+        puts("]");
+}
+
+/* One request to uoad; on success *ret_payload (may be NULL) gets the reply. */
+static int call(const char *req, size_t len, char **ret_reply, const char **ret_payload)
+{
+        _cleanup_close_ int fd = -1;
+        const char *msg, *payload;
+        char *reply;
+        size_t rlen;
+        int r;
+
+        fd = wire_connect(arg_socket);
+        if (fd < 0) {
+                fprintf(stderr, "uoamap: uoad is not running (cannot connect to %s: %s)\n", arg_socket,
+                        strerror(-fd));
+                return 1;
+        }
+        r = wire_call(fd, req, len, &reply, &rlen);
+        if (r < 0) {
+                fprintf(stderr, "uoamap: no answer from uoad: %s\n", strerror(-r));
+                return 1;
+        }
+        r = wire_reply_status(reply, &msg, &payload);
+        if (r < 0) {
+                fprintf(stderr, "uoamap: %s\n", r == -EBADMSG ? "malformed reply from uoad" : msg);
+                free(reply);
+                return 1;
+        }
+        *ret_reply = reply;
+        if (ret_payload)
+                *ret_payload = payload;
+        return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+        _cleanup_free_ char *reply = NULL;
+        const char *payload;
+        char req[64] = "show", err[512];
+        policy *p;
+        uid_t uid = 0;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        arg_json = true;
+                else if (strcmp(req, "show") == 0) {
+                        char *end;
+                        unsigned long v = strtoul(argv[i], &end, 10);
+
+                        if (*argv[i] && !*end)
+                                uid = (uid_t) v;
+                        else if (resolve_user(argv[i], &uid, NULL) < 0) {
+                                fprintf(stderr, "uoamap: unknown user '%s'\n", argv[i]);
+                                return 1;
+                        }
+                        snprintf(req, sizeof(req), "show %u", uid);
+                } else {
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (call(req, strlen(req), &reply, &payload))
+                return 1;
+        if (policy_parse(payload, strlen(payload), "uoad", NULL, NULL, &p, err, sizeof(err)) < 0) {
+                fprintf(stderr, "uoamap: cannot read uoad's answer: %s\n", err);
+                return 1;
+        }
+        if (arg_json)
+                show_json(p);
+        else
+                show_text(p);
+        policy_free(p);
+        return 0;
+}
+
+static int cmd_edit(const char *verb, int argc, char **argv)
+{
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        size_t len = strlen(verb) + 1;
+
+        if (argc == 0) {
+                usage(stderr);
+                return 2;
+        }
+        for (int i = 0; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+        if (len > WIRE_REQUEST_MAX) {
+                fprintf(stderr, "uoamap: too many lines at once; edit the file and use reload\n");
+                return 1;
+        }
+        req = malloc(len + 1);
+        if (!req)
+                return 1;
+        strcpy(req, verb);
+        for (int i = 0; i < argc; i++)
+                strcat(strcat(req, "\n"), argv[i]);
+        return call(req, strlen(req), &reply, NULL);
+}
+
+static int cmd_reload(void)
+{
+        _cleanup_free_ char *reply = NULL;
+
+        return call("reload", strlen("reload"), &reply, NULL);
+}
+
+static int cmd_check(const char *file)
+{
+        _cleanup_free_ char *text = malloc(POLICY_TEXT_MAX + 1);
+        char err[512];
+        size_t len;
+        policy *p;
+        FILE *f;
+
+        if (!text)
+                return 1;
+        f = fopen(file, "re");
+        if (!f) {
+                fprintf(stderr, "uoamap: %s: %s\n", file, strerror(errno));
+                return 1;
+        }
+        len = fread(text, 1, POLICY_TEXT_MAX + 1, f);
+        fclose(f);
+        if (policy_parse(text, len, file, resolve_user, NULL, &p, err, sizeof(err)) < 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+        }
+        printf("%s: ok, %zu slices\n", file, policy_slice_count(p));
+        policy_free(p);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' }, {}
+        };
+        const char *verb;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) >= 0)
+                switch (c) {
+                case 's': arg_socket = optarg; break;
+                case 'j': arg_json = true; break;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+        if (!arg_socket)
+                arg_socket = getenv("UOA_SOCKET");
+        if (!arg_socket || !*arg_socket)
+                arg_socket = WIRE_DEFAULT_SOCKET;
+        if (optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        verb = argv[optind++];
+        argc -= optind;
+        argv += optind;
+        if (strcmp(verb, "show") == 0)
+                return cmd_show(argc, argv);
+        if (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0)
+                return cmd_edit(verb, argc, argv);
+        if (strcmp(verb, "check") == 0 && argc == 1)
+                return cmd_check(argv[0]);
+        if (strcmp(verb, "reload") == 0 && argc == 0)
+                return cmd_reload();
+        usage(stderr);
+        return 2;
+}
