@@ -9,14 +9,14 @@ B       ?= build
 
 CC      ?= cc
 PKGS    := libseccomp libmnl libcap
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+OPT     ?= -O2 -g
+# User CFLAGS/LDFLAGS are appended, never replace the project's flags.
+UOA_CFLAGS = $(OPT) -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC \
-           -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(shell pkg-config --cflags $(PKGS))
+           -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_SUP := $(shell pkg-config --libs $(PKGS))
 SAN     ?=
-CFLAGS  += $(SAN)
-LDFLAGS += $(SAN)
 
 COMMON_SRC := common/addr.c common/log.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
@@ -36,20 +36,25 @@ all: $(B)/uoad $(B)/uoa-run $(B)/uoamap $(B)/libuoa-preload.so
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(UOA_CFLAGS) $(SAN) -c -o $@ $<
+
+# The shim is loaded into arbitrary programs: never with a sanitizer runtime.
+$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) -c -o $@ $<
 
 $(B)/libuoa.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/uoad: $(call obj,$(SUP_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SUP)
+	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)
 
 $(B)/uoa-run: $(call obj,$(RUN_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SUP)
+	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)
 
 $(B)/uoamap: $(call obj,$(MAP_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) $(SAN) -o $@ $^
 
 $(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=libuoa-preload/preload.map \
@@ -61,17 +66,17 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion)
+	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion)
 
 $(B)/tests/uoa-probe: tests/integration/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
 $(B)/tests/uoa-probe-static: tests/integration/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(CFLAGS)) -static -o $@ $<
+	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
 $(B)/tests/uoa-echo: tests/integration/echo.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 2; done
@@ -82,11 +87,25 @@ integration: all $(TEST_TOOLS)
 # The README's test command runs this: unit tests, then the netns integration suite.
 check: all
 	$(MAKE) unit
+	$(MAKE) fuzz
 	$(MAKE) integration
 
 # Sanitizer build in its own tree; runs the same suite.
 asan:
-	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" check
+	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" OPT="-O1 -g" unit integration
+
+# libFuzzer targets, one per parser of untrusted input, each run for a bounded time.
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(POLICY_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -o $@ $^
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for f in $(FUZZ_TARGETS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	      $(B)/fuzz/corpus-$$(basename $$f) tests/fuzz/seeds 2>&1 | tail -n 2; done
 
 demo: all $(TEST_TOOLS)
 	bash tools/demo.sh $(B)
@@ -104,7 +123,7 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@echo "make [all|check|unit|integration|asan|demo|deps|install|clean]"
+	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|clean]"
 
-.PHONY: all unit integration check asan demo deps install clean help
+.PHONY: all unit integration check asan fuzz demo deps install clean help
 .DELETE_ON_ERROR:

@@ -91,8 +91,8 @@ bool policy_slice_may_use_interface(const policy_slice *s, const char *ifname);
  * host; the slice's address -> allowed; shared address port rules: 0 -> free
  * port in range, in range -> kept, 0 < p <= size-1 -> lo + p, else -EACCES.
  * Errors: -EADDRNOTAVAIL (not the slice's, or no address of the family),
- * -EACCES (port), -EAFNOSUPPORT (IPv6 address on an AF_INET socket, or an
- * IPv4 address on a v6only socket). */
+ * -EACCES (port), -EAFNOSUPPORT (IPv6 address on an AF_INET socket),
+ * -EINVAL (IPv4 or v4-mapped address on a v6only socket, as Linux answers). */
 typedef struct policy_bind {
         uoa_addr addr;
         uint16_t port;

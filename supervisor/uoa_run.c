@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "common/macro.h"
@@ -23,6 +25,7 @@
 #include "supervisor/filter.h"
 
 #define EXIT_UOA 125
+#define REGISTER_TIMEOUT_S 10 /* a stalled uoad fails the launch, never hangs it */
 #define PRELOAD_NAME "libuoa-preload.so"
 
 static const char *arg_socket;
@@ -170,6 +173,8 @@ static void hand_over(int sock, int listener, uid_t uid, const char *user)
         r = wire_call(sock, req, strlen(req), &reply, &len);
         close(listener);
         close(sock);
+        if (r == -EAGAIN || r == -EWOULDBLOCK)
+                die("uoad did not answer the registration within %d s", REGISTER_TIMEOUT_S);
         if (r < 0)
                 die("uoad did not answer the registration: %s", strerror(-r));
         r = wire_reply_status(reply, &msg, &payload);
@@ -220,6 +225,9 @@ int main(int argc, char **argv)
         sock = wire_connect(path);
         if (sock < 0)
                 die("uoad is not running (cannot connect to %s: %s)", path, strerror(-sock));
+        if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval) { .tv_sec = REGISTER_TIMEOUT_S },
+                       sizeof(struct timeval)) < 0)
+                die("cannot set a timeout on the uoad socket: %m");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 die("cannot set no_new_privs: %m");
         listener = uoa_filter_install();
