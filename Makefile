@@ -8,7 +8,7 @@ MANDIR  ?= $(PREFIX)/share/man
 B       ?= build
 
 CC      ?= cc
-PKGS    := libseccomp libmnl libcap
+PKGS    := libseccomp libmnl libcap libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 OPT     ?= -O2 -g
 # User CFLAGS/LDFLAGS are appended, never replace the project's flags.
@@ -18,13 +18,13 @@ UOA_CFLAGS = $(OPT) -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmiss
 LDLIBS_SUP := $(shell pkg-config --libs $(PKGS))
 SAN     ?=
 
-COMMON_SRC := common/addr.c common/log.c common/wire.c
+COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
-              policy/policy_source.c
+              policy/policy_source.c policy/policy_plan.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
-              supervisor/route_lookup.c
+              supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c

@@ -123,3 +123,14 @@ int policy_source_select(const policy_slice *s, const uoa_addr *dst,
  * lo..hi starting at an offset derived from seed; visits each port once in
  * hi-lo+1 steps. */
 uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t k);
+
+/* The kernel guard's nftables part (DESIGN §1, §7): the nft script that
+ * replaces table `inet uoa` in one transaction with egress rules keyed on the
+ * socket owner's uid: a slice's packet leaves only with one of its source
+ * addresses (on a shared address, a source port of its range); loopback is
+ * unaffected; packets of other uids are untouched. Returns malloc'ed text,
+ * NULL on allocation failure. policy_plan_nft_remove(): the script that
+ * removes the table (valid whether or not it exists). */
+#define POLICY_NFT_TABLE "uoa"
+char *policy_plan_nft(const policy *p);
+char *policy_plan_nft_remove(void);

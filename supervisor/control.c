@@ -77,6 +77,22 @@ int uoad_policy_load(uoad *d, char *err, size_t errlen)
         r = policy_parse(text, len, d->config_path, resolve_user, NULL, &p, err, errlen);
         if (r < 0)
                 return r;
+        return uoad_policy_set(d, p, err, errlen);
+}
+
+int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
+{
+        char err2[256];
+        int r;
+
+        r = guard_apply(d, p, err, errlen);
+        if (r < 0) {
+                /* Put the served policy's guard back; it may be half-changed. */
+                if (d->policy && guard_apply(d, d->policy, err2, sizeof(err2)) < 0)
+                        log_error("restoring the guard failed too: %s", err2);
+                policy_free(p);
+                return r;
+        }
         policy_free(d->policy);
         d->policy = p;
         return 0;
@@ -205,8 +221,9 @@ static void control_edit(uoad *d, conn *c, const wire_request *req)
                         resolve_user, NULL, &p, err, sizeof(err));
         if (r < 0)
                 return conn_reply(c, r, err, NULL);
-        policy_free(d->policy);
-        d->policy = p;
+        r = uoad_policy_set(d, p, err, sizeof(err));
+        if (r < 0)
+                return conn_reply(c, r, err, NULL);
         log_info("policy changed by uid %u (%s)", c->cred.uid, req->verb == WIRE_ADD ? "add" : "del");
         conn_reply(c, 0, "", NULL);
 }

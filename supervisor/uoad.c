@@ -184,9 +184,9 @@ int main(int argc, char **argv)
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
         d.config_path = arg_config;
         d.socket_path = arg_socket;
-        d.policy = policy_new_empty();
-        if (!d.policy || uoad_policy_load(&d, err, sizeof(err)) < 0) {
-                fprintf(stderr, "uoad: %s\n", d.policy ? err : "out of memory");
+        if (uoad_policy_load(&d, err, sizeof(err)) < 0) {
+                fprintf(stderr, "uoad: %s\n", err);
+                guard_remove(&d);
                 return 1;
         }
         if (arg_daemon && (r = daemonize(&ready_fd)) < 0) {
@@ -206,6 +206,8 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));
+                if (r != -EADDRINUSE)
+                        guard_remove(&d);
                 return 1;
         }
         log_info("serving %zu slices from %s on %s", policy_slice_count(d.policy), d.config_path,
@@ -215,7 +217,11 @@ int main(int argc, char **argv)
                 close(ready_fd);
         }
         r = run_loop(&d, sig_fd, &sig_watch);
+        /* Stop serving first: from here trapped calls fail (closed listeners
+         * answer ENOSYS), then take the guard away. */
         control_close(&d);
+        if (guard_remove(&d) < 0)
+                log_error("could not remove every part of the kernel guard");
         policy_free(d.policy);
         return r < 0 ? 1 : 0;
 }

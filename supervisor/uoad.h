@@ -83,6 +83,13 @@ int target_sockaddr_read(const notif *n, uint64_t addr, uint64_t len,
                          struct sockaddr_storage *ret, size_t *ret_len);
 bool target_id_valid(const notif *n);
 
+/* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
+int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
+int guard_remove(uoad *d);
+/* control.c: make p the served policy: guard first, then swap; on failure
+ * the old policy and its guard stay and p is freed. */
+int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen);
+
 /* route_lookup.c */
 int route_lookup_open(void);
 int route_lookup_prefsrc(int rtnl_fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,17 +209,22 @@ static int cmd_show(int argc, char **argv)
         return 0;
 }
 
+/* `add u00 address 10.0.0.1` (words) is one line; `add "u00 raw" "u01 raw"`
+ * (arguments with spaces) is one line per argument. */
 static int cmd_edit(const char *verb, int argc, char **argv)
 {
         _cleanup_free_ char *req = NULL, *reply = NULL;
         size_t len = strlen(verb) + 1;
+        bool words = true;
 
         if (argc == 0) {
                 usage(stderr);
                 return 2;
         }
-        for (int i = 0; i < argc; i++)
+        for (int i = 0; i < argc; i++) {
                 len += strlen(argv[i]) + 1;
+                words = words && !strpbrk(argv[i], " \t\n");
+        }
         if (len > WIRE_REQUEST_MAX) {
                 fprintf(stderr, "uoamap: too many lines at once; edit the file and use reload\n");
                 return 1;
@@ -228,7 +234,7 @@ static int cmd_edit(const char *verb, int argc, char **argv)
                 return 1;
         strcpy(req, verb);
         for (int i = 0; i < argc; i++)
-                strcat(strcat(req, "\n"), argv[i]);
+                strcat(strcat(req, i > 0 && words ? " " : "\n"), argv[i]);
         return call(req, strlen(req), &reply, NULL);
 }
 

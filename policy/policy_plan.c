@@ -1,0 +1,95 @@
+/* policy/policy_plan.c: the nftables half of the kernel guard, planned from a
+ * policy as one nft script. Lookups are set memberships keyed by the socket
+ * owner's uid, so the per-packet cost does not grow with the slice count. */
+#include <stdlib.h>
+
+#include "common/strbuf.h"
+#include "policy/policy.h"
+
+/* Protocols whose packets carry ports at the transport header (th sport). */
+#define PORTED "{ tcp, udp, udplite, sctp, dccp }"
+
+typedef bool (*addr_pick)(const policy_address *a, int family);
+
+static bool pick_dedicated(const policy_address *a, int family)
+{
+        return a->addr.family == family && !a->shared;
+}
+
+static bool pick_shared(const policy_address *a, int family)
+{
+        return a->addr.family == family && a->shared;
+}
+
+/* "set NAME { type ...; [flags interval;] elements = { ... } }" over every
+ * slice's addresses that pick() selects. */
+static void plan_set(strbuf *b, const policy *p, const char *name, int family, addr_pick pick,
+                     bool with_ports)
+{
+        char buf[UOA_ADDR_STRLEN];
+        bool first = true;
+
+        strbuf_printf(b, "  set %s { type uid . %s%s;%s", name, family == AF_INET ? "ipv4_addr" : "ipv6_addr",
+                      with_ports ? " . inet_service" : "", with_ports ? " flags interval;" : "");
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        const policy_address *a = &s->addrs[j];
+
+                        if (!pick(a, family))
+                                continue;
+                        strbuf_printf(b, "%s %u . %s", first ? " elements = {" : ",", s->uid,
+                                      uoa_addr_format(&a->addr, buf, sizeof(buf)));
+                        if (with_ports)
+                                strbuf_printf(b, " . %u-%u", a->port_lo, a->port_hi);
+                        first = false;
+                }
+        }
+        strbuf_printf(b, "%s }\n", first ? "" : " }");
+}
+
+char *policy_plan_nft(const policy *p)
+{
+        strbuf b = {};
+        bool first = true;
+
+        /* Declaring then deleting makes the script valid whether or not the
+         * table exists; nft applies the whole buffer as one transaction. */
+        strbuf_printf(&b, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", POLICY_NFT_TABLE,
+                      POLICY_NFT_TABLE, POLICY_NFT_TABLE);
+        strbuf_printf(&b, "  set slices { type uid;");
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                strbuf_printf(&b, "%s %u", first ? " elements = {" : ",", policy_slice_at(p, i)->uid);
+                first = false;
+        }
+        strbuf_printf(&b, "%s }\n", first ? "" : " }");
+        plan_set(&b, p, "addr4", AF_INET, pick_dedicated, false);
+        plan_set(&b, p, "addr6", AF_INET6, pick_dedicated, false);
+        plan_set(&b, p, "port4", AF_INET, pick_shared, true);
+        plan_set(&b, p, "port6", AF_INET6, pick_shared, true);
+        plan_set(&b, p, "portless4", AF_INET, pick_shared, false);
+        plan_set(&b, p, "portless6", AF_INET6, pick_shared, false);
+        strbuf_printf(&b,
+                      "  chain output {\n"
+                      "    type filter hook output priority filter; policy accept;\n"
+                      "    meta skuid != @slices accept\n"
+                      "    oif \"lo\" accept\n"
+                      "    meta skuid . ip saddr @addr4 accept\n"
+                      "    meta skuid . ip6 saddr @addr6 accept\n"
+                      "    meta l4proto " PORTED " meta skuid . ip saddr . th sport @port4 accept\n"
+                      "    meta l4proto " PORTED " meta skuid . ip6 saddr . th sport @port6 accept\n"
+                      "    meta l4proto != " PORTED " meta skuid . ip saddr @portless4 accept\n"
+                      "    meta l4proto != " PORTED " meta skuid . ip6 saddr @portless6 accept\n"
+                      "    meta skuid @slices counter drop\n"
+                      "  }\n}\n");
+        return strbuf_done(&b);
+}
+
+char *policy_plan_nft_remove(void)
+{
+        strbuf b = {};
+
+        strbuf_printf(&b, "table inet %s {}\ndelete table inet %s\n", POLICY_NFT_TABLE, POLICY_NFT_TABLE);
+        return strbuf_done(&b);
+}

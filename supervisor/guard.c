@@ -1,0 +1,355 @@
+/* supervisor/guard.c: the kernel guard, uoad's second line of defence,
+ * programmed from the policy: the nftables egress table (policy_plan_nft),
+ * `ip rule`s that route a slice's packets by its table (uidrange, and from
+ * its addresses), and the slice tables themselves. Everything uoad creates
+ * carries GUARD_PROTO, so reapplying is a diff against our own objects only
+ * and removal leaves no trace and touches nothing else.
+ *
+ * libnftables, not `nft` in a shell: one in-process transaction per apply,
+ * no PATH or fork in a root daemon, errors as text we can log. */
+#include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "supervisor/rtnl.h"
+#include "supervisor/uoad.h"
+
+#define GUARD_PROTO 250      /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
+#define GUARD_PRIO_FROM 1000 /* from ADDR [sport LO-HI] lookup TABLE */
+#define GUARD_PRIO_UID 1001  /* uidrange UID-UID lookup TABLE */
+#define THROW_METRIC UINT32_MAX
+
+/* One routing rule, as built from the policy or parsed from the kernel. */
+typedef struct grule {
+        int family;
+        uint32_t prio, table;
+        bool has_uid;
+        uid_t uid;
+        uoa_addr src; /* family 0: none */
+        uint16_t sport_lo, sport_hi;
+} grule;
+
+typedef struct grules {
+        grule *v;
+        size_t n, cap;
+        bool failed;
+} grules;
+
+static void grules_add(grules *l, const grule *r)
+{
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 16;
+                grule *v = realloc(l->v, cap * sizeof(*v));
+
+                if (!v) {
+                        l->failed = true;
+                        return;
+                }
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n++] = *r;
+}
+
+static bool grules_has(const grules *l, const grule *r)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (memcmp(&l->v[i], r, sizeof(*r)) == 0)
+                        return true;
+        return false;
+}
+
+static int nft_apply(const char *script, char *err, size_t errlen)
+{
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        int r;
+
+        if (!ctx || !script) {
+                if (ctx)
+                        nft_ctx_free(ctx);
+                return -ENOMEM;
+        }
+        nft_ctx_buffer_output(ctx);
+        nft_ctx_buffer_error(ctx);
+        r = nft_run_cmd_from_buffer(ctx, script);
+        if (r != 0)
+                snprintf(err, errlen, "nftables: %s", nft_ctx_get_error_buffer(ctx));
+        nft_ctx_free(ctx);
+        return r != 0 ? -EINVAL : 0;
+}
+
+/* The rules a policy wants. A shared address's from-rule is limited to the
+ * slice's source ports, so slices sharing it keep their own tables. */
+static void rules_planned(const policy *p, grules *ret)
+{
+        static const int families[] = { AF_INET, AF_INET6 };
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+
+                if (!s->table)
+                        continue;
+                for (size_t f = 0; f < ELEMENTSOF(families); f++)
+                        grules_add(ret, &(grule) { .family = families[f], .prio = GUARD_PRIO_UID,
+                                                   .table = s->table, .has_uid = true, .uid = s->uid });
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        const policy_address *a = &s->addrs[j];
+
+                        grules_add(ret, &(grule) { .family = a->addr.family, .prio = GUARD_PRIO_FROM,
+                                                   .table = s->table, .src = a->addr,
+                                                   .sport_lo = a->shared ? a->port_lo : 0,
+                                                   .sport_hi = a->shared ? a->port_hi : 0 });
+                }
+        }
+}
+
+static int rule_attr(const struct nlattr *a, void *data)
+{
+        const struct nlattr **tb = data;
+        unsigned type = mnl_attr_get_type(a);
+
+        if (type <= FRA_MAX)
+                tb[type] = a;
+        return MNL_CB_OK;
+}
+
+/* Collect the kernel's rules that carry our protocol mark. */
+static int rule_parse(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[FRA_MAX + 1] = {};
+        const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+        grule r = {};
+
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh) ||
+            mnl_attr_parse(nlh, sizeof(*frh), rule_attr, tb) < 0)
+                return MNL_CB_OK;
+        if (!tb[FRA_PROTOCOL] || mnl_attr_get_u8(tb[FRA_PROTOCOL]) != GUARD_PROTO)
+                return MNL_CB_OK;
+        r.family = frh->family;
+        r.prio = tb[FRA_PRIORITY] ? mnl_attr_get_u32(tb[FRA_PRIORITY]) : 0;
+        r.table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
+        if (tb[FRA_UID_RANGE] && mnl_attr_get_payload_len(tb[FRA_UID_RANGE]) == sizeof(struct fib_rule_uid_range)) {
+                const struct fib_rule_uid_range *u = mnl_attr_get_payload(tb[FRA_UID_RANGE]);
+
+                r.has_uid = true;
+                r.uid = u->start;
+        }
+        if (tb[FRA_SRC] && mnl_attr_get_payload_len(tb[FRA_SRC]) == uoa_addr_size(frh->family)) {
+                r.src.family = frh->family;
+                memcpy(r.src.bytes, mnl_attr_get_payload(tb[FRA_SRC]), uoa_addr_size(frh->family));
+        }
+        if (tb[FRA_SPORT_RANGE] &&
+            mnl_attr_get_payload_len(tb[FRA_SPORT_RANGE]) == sizeof(struct fib_rule_port_range)) {
+                const struct fib_rule_port_range *pr = mnl_attr_get_payload(tb[FRA_SPORT_RANGE]);
+
+                r.sport_lo = pr->start;
+                r.sport_hi = pr->end;
+        }
+        grules_add(data, &r);
+        return MNL_CB_OK;
+}
+
+static int rule_send(int fd, int type, const grule *r)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct fib_rule_hdr *frh;
+
+        nlh->nlmsg_type = (uint16_t) type;
+        nlh->nlmsg_flags = type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0;
+        frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+        frh->family = (uint8_t) r->family;
+        frh->action = FR_ACT_TO_TBL;
+        frh->table = r->table < 256 ? (uint8_t) r->table : RT_TABLE_UNSPEC;
+        mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+        mnl_attr_put_u32(nlh, FRA_PRIORITY, r->prio);
+        mnl_attr_put_u8(nlh, FRA_PROTOCOL, GUARD_PROTO);
+        if (r->has_uid)
+                mnl_attr_put(nlh, FRA_UID_RANGE, sizeof(struct fib_rule_uid_range),
+                             &(struct fib_rule_uid_range) { .start = r->uid, .end = r->uid });
+        if (r->src.family) {
+                frh->src_len = (uint8_t) (uoa_addr_size(r->family) * 8);
+                mnl_attr_put(nlh, FRA_SRC, uoa_addr_size(r->family), r->src.bytes);
+        }
+        if (r->sport_hi)
+                mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(struct fib_rule_port_range),
+                             &(struct fib_rule_port_range) { .start = r->sport_lo, .end = r->sport_hi });
+        return rtnl_talk(fd, nlh);
+}
+
+/* Bring our rules to `want`: add what is missing first, then delete what is
+ * no longer wanted, so a slice is never left without its rule in between. */
+static int rules_sync(int fd, const grules *want)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        grules have = {};
+        int r;
+
+        nlh->nlmsg_type = RTM_GETRULE;
+        ((struct fib_rule_hdr *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct fib_rule_hdr)))->family = AF_UNSPEC;
+        r = rtnl_dump(fd, nlh, rule_parse, &have);
+        for (size_t i = 0; r == 0 && i < want->n; i++)
+                if (!grules_has(&have, &want->v[i])) {
+                        r = rule_send(fd, RTM_NEWRULE, &want->v[i]);
+                        if (r == -EEXIST)
+                                r = 0;
+                }
+        for (size_t i = 0; r == 0 && i < have.n; i++)
+                if (!grules_has(want, &have.v[i]))
+                        r = rule_send(fd, RTM_DELRULE, &have.v[i]);
+        if (r == 0 && (have.failed || want->failed))
+                r = -ENOMEM;
+        free(have.v);
+        return r;
+}
+
+/* A `throw default` of the worst metric in a slice table: the table exists
+ * (a filtered dump of a missing table fails with ENOENT), a lookup that finds
+ * nothing better falls through to the next rule, and any default route the
+ * slice adds wins over it. */
+static int throw_send(int fd, int type, int family, uint32_t table)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct rtmsg *rtm;
+
+        nlh->nlmsg_type = (uint16_t) type;
+        nlh->nlmsg_flags = type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0;
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = (uint8_t) family;
+        rtm->rtm_table = table < 256 ? (uint8_t) table : RT_TABLE_UNSPEC;
+        rtm->rtm_protocol = GUARD_PROTO;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_THROW;
+        mnl_attr_put_u32(nlh, RTA_TABLE, table);
+        mnl_attr_put_u32(nlh, RTA_PRIORITY, THROW_METRIC);
+        return rtnl_talk(fd, nlh);
+}
+
+typedef struct throw_scan {
+        uint32_t *tables;
+        size_t n, cap;
+} throw_scan;
+
+static int route_attr(const struct nlattr *a, void *data)
+{
+        const struct nlattr **tb = data;
+        unsigned type = mnl_attr_get_type(a);
+
+        if (type <= RTA_MAX)
+                tb[type] = a;
+        return MNL_CB_OK;
+}
+
+static int throw_parse(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[RTA_MAX + 1] = {};
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        throw_scan *ts = data;
+
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) || rtm->rtm_protocol != GUARD_PROTO ||
+            rtm->rtm_type != RTN_THROW || rtm->rtm_dst_len != 0 ||
+            mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb) < 0)
+                return MNL_CB_OK;
+        if (ts->n == ts->cap) {
+                size_t cap = ts->cap ? 2 * ts->cap : 16;
+                uint32_t *t = realloc(ts->tables, cap * sizeof(*t));
+
+                if (!t)
+                        return MNL_CB_ERROR;
+                ts->tables = t;
+                ts->cap = cap;
+        }
+        ts->tables[ts->n++] = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4
+                                      ? mnl_attr_get_u32(tb[RTA_TABLE])
+                                      : rtm->rtm_table;
+        return MNL_CB_OK;
+}
+
+static bool table_wanted(const policy *p, uint32_t table)
+{
+        for (size_t i = 0; p && i < policy_slice_count(p); i++)
+                if (policy_slice_at(p, i)->table == table)
+                        return true;
+        return false;
+}
+
+/* Create the throw route in every wanted table; remove ours elsewhere. */
+static int tables_sync(int fd, int family, const policy *p)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        throw_scan ts = {};
+        int r = 0;
+
+        for (size_t i = 0; p && r == 0 && i < policy_slice_count(p); i++) {
+                uint32_t t = policy_slice_at(p, i)->table;
+
+                if (t && (r = throw_send(fd, RTM_NEWROUTE, family, t)) == -EEXIST)
+                        r = 0;
+        }
+        nlh->nlmsg_type = RTM_GETROUTE;
+        ((struct rtmsg *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family = (uint8_t) family;
+        if (r == 0)
+                r = rtnl_dump(fd, nlh, throw_parse, &ts);
+        for (size_t i = 0; r == 0 && i < ts.n; i++)
+                if (!table_wanted(p, ts.tables[i]))
+                        r = throw_send(fd, RTM_DELROUTE, family, ts.tables[i]);
+        free(ts.tables);
+        return r;
+}
+
+int guard_apply(uoad *d, const policy *p, char *err, size_t errlen)
+{
+        _cleanup_free_ char *script = policy_plan_nft(p);
+        _cleanup_close_ int fd = -1;
+        grules want = {};
+        int r;
+
+        (void) d;
+        r = nft_apply(script, err, errlen);
+        if (r < 0)
+                return r;
+        fd = rtnl_open();
+        if (fd < 0)
+                return fd;
+        r = tables_sync(fd, AF_INET, p);
+        if (r == 0)
+                r = tables_sync(fd, AF_INET6, p);
+        if (r == 0) {
+                rules_planned(p, &want);
+                r = rules_sync(fd, &want);
+                free(want.v);
+        }
+        if (r < 0)
+                snprintf(err, errlen, "routing rules and tables: %s", strerror(-r));
+        return r;
+}
+
+int guard_remove(uoad *d)
+{
+        _cleanup_free_ char *script = policy_plan_nft_remove();
+        _cleanup_close_ int fd = -1;
+        grules none = {};
+        char err[256];
+        int r, r2;
+
+        (void) d;
+        r = nft_apply(script, err, sizeof(err));
+        fd = rtnl_open();
+        if (fd < 0)
+                return fd;
+        r2 = rules_sync(fd, &none);
+        if (r2 == 0)
+                r2 = tables_sync(fd, AF_INET, NULL);
+        if (r2 == 0)
+                r2 = tables_sync(fd, AF_INET6, NULL);
+        return r < 0 ? r : r2;
+}
