@@ -24,6 +24,7 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
               policy/policy_source.c policy/policy_plan.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
+              supervisor/notify_socket.c supervisor/notify_sockopt.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c

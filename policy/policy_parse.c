@@ -203,7 +203,8 @@ static int parse_table(char **w, size_t n, policy_assign *a, char *reason, size_
 }
 
 /* The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/',
- * ':' or kernel-isspace() byte (which includes 0xa0). */
+ * ':' or kernel-isspace() byte (which includes 0xa0). Stricter: no quote,
+ * backslash or control byte either, since names go into nft and JSON text. */
 static bool ifname_valid(const char *s)
 {
         size_t n = strlen(s);
@@ -211,7 +212,8 @@ static bool ifname_valid(const char *s)
         if (n == 0 || n >= POLICY_IFNAME_MAX || streq(s, ".") || streq(s, ".."))
                 return false;
         for (; *s; s++)
-                if (strchr("/: \t\n\v\f\r", *s) || (uint8_t)*s == 0xa0)
+                if (strchr("/: \t\n\v\f\r\"\\", *s) || (uint8_t)*s == 0xa0 || (uint8_t)*s < 0x20 ||
+                    (uint8_t)*s == 0x7f)
                         return false;
         return true;
 }

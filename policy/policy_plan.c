@@ -49,6 +49,34 @@ static void plan_set(strbuf *b, const policy *p, const char *name, int family, a
         strbuf_printf(b, "%s }\n", first ? "" : " }");
 }
 
+/* Slices that list interfaces may send through those only (by name, so an
+ * interface created later, like a slice's tun0, is covered when it appears). */
+static void plan_interfaces(strbuf *b, const policy *p)
+{
+        bool first = true;
+
+        strbuf_printf(b, "  set ifslices { type uid;");
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+
+                if (s->n_ifnames) {
+                        strbuf_printf(b, "%s %u", first ? " elements = {" : ",", s->uid);
+                        first = false;
+                }
+        }
+        strbuf_printf(b, "%s }\n  set ifaces { type uid . ifname;", first ? "" : " }");
+        first = true;
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+
+                for (size_t j = 0; j < s->n_ifnames; j++) {
+                        strbuf_printf(b, "%s %u . \"%s\"", first ? " elements = {" : ",", s->uid, s->ifnames[j]);
+                        first = false;
+                }
+        }
+        strbuf_printf(b, "%s }\n", first ? "" : " }");
+}
+
 char *policy_plan_nft(const policy *p)
 {
         strbuf b = {};
@@ -64,6 +92,7 @@ char *policy_plan_nft(const policy *p)
                 first = false;
         }
         strbuf_printf(&b, "%s }\n", first ? "" : " }");
+        plan_interfaces(&b, p);
         plan_set(&b, p, "addr4", AF_INET, pick_dedicated, false);
         plan_set(&b, p, "addr6", AF_INET6, pick_dedicated, false);
         plan_set(&b, p, "port4", AF_INET, pick_shared, true);
@@ -75,6 +104,7 @@ char *policy_plan_nft(const policy *p)
                       "    type filter hook output priority filter; policy accept;\n"
                       "    meta skuid != @slices accept\n"
                       "    oif \"lo\" accept\n"
+                      "    meta skuid @ifslices meta skuid . oifname != @ifaces counter drop\n"
                       "    meta skuid . ip saddr @addr4 accept\n"
                       "    meta skuid . ip6 saddr @addr6 accept\n"
                       "    meta l4proto " PORTED " meta skuid . ip saddr . th sport @port4 accept\n"

@@ -6,6 +6,9 @@
  *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
  *       the calls where the kernel would pick or take a local address;
  *       sendto without a destination and all reads/writes never trap.
+ *   socket(AF_INET or AF_INET6, SOCK_RAW)   uoad creates raw sockets for
+ *       slices granted `raw`; socket(AF_PACKET) is EPERM for everyone.
+ *   setsockopt of the interface-choosing options (SO_BINDTODEVICE, ...)
  *   io_uring_*           EPERM: io_uring's operations bypass seccomp.
  *   other architectures, x32   kill the process (libseccomp's bad-arch
  *       action; its x86_64 filter also sends x32 numbers there), so i386
@@ -13,6 +16,8 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -26,6 +31,34 @@
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */
 #endif
+
+/* int arguments are compared on their low 32 bits only, as the kernel uses
+ * them: a caller cannot dodge a rule by setting the upper half. */
+#define ARG32_EQ(n, v) SCMP_CMP64(n, SCMP_CMP_MASKED_EQ, 0xffffffffu, v)
+#define SOCK_TYPE_MASK 0xf /* the type without SOCK_NONBLOCK/SOCK_CLOEXEC */
+
+static const struct { int level, opt; } interface_opts[] = {
+        { SOL_SOCKET, SO_BINDTODEVICE }, { SOL_SOCKET, SO_BINDTOIFINDEX },
+        { SOL_IP, IP_UNICAST_IF },       { SOL_IPV6, IPV6_UNICAST_IF },
+        { SOL_IP, IP_MULTICAST_IF },     { SOL_IPV6, IPV6_MULTICAST_IF },
+};
+
+static int filter_socket_rules(scmp_filter_ctx ctx)
+{
+        int r;
+
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, ARG32_EQ(0, AF_PACKET));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2, ARG32_EQ(0, AF_INET),
+                                     SCMP_CMP64(1, SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2, ARG32_EQ(0, AF_INET6),
+                                     SCMP_CMP64(1, SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW));
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(interface_opts); i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(setsockopt), 2,
+                                     ARG32_EQ(1, interface_opts[i].level), ARG32_EQ(2, interface_opts[i].opt));
+        return r;
+}
 
 static int filter_rules(scmp_filter_ctx ctx)
 {
@@ -44,7 +77,7 @@ static int filter_rules(scmp_filter_ctx ctx)
         for (size_t i = 0; i < ELEMENTSOF(refuse); i++)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refuse[i], 0)) < 0)
                         return r;
-        return 0;
+        return filter_socket_rules(ctx);
 }
 
 /* The filter as classic BPF, exported by libseccomp into a memfd. */

@@ -132,6 +132,8 @@ static void notify_dispatch(notif *n)
         case SYS_sendto: notify_sendto(n); break;
         case SYS_sendmsg: notify_sendmsg(n); break;
         case SYS_sendmmsg: notify_sendmmsg(n); break;
+        case SYS_socket: notify_socket(n); break;
+        case SYS_setsockopt: notify_setsockopt(n); break;
         default:
                 /* The filter traps nothing else; refuse rather than guess. */
                 notify_reply_error(n, -ENOSYS);
@@ -166,6 +168,6 @@ void notify_listener_event(uoad *d, listener *l, uint32_t events)
                 notify_dispatch(&n);
         /* ENOENT: the target died or a signal interrupted the call; it will
          * restart it and we will see it again. */
-        if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, notif_resp) < 0 && errno != ENOENT)
+        if (!n.answered && ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, notif_resp) < 0 && errno != ENOENT)
                 log_warn("slice %u: NOTIF_SEND: %m", l->uid);
 }

@@ -24,7 +24,7 @@ static int getsockopt_int(int fd, int level, int opt, int *ret)
  * (its address, in range on a shared one, or loopback) or bound to anything
  * else (e.g. a UDP socket the kernel auto-bound to the wildcard on a send
  * without destination, or a socket inherited from outside supervision). */
-static sock_state sock_classify(const notif *n, const struct sockaddr_storage *ss, socklen_t len)
+static sock_state sock_classify(const notif *n, int type, const struct sockaddr_storage *ss, socklen_t len)
 {
         const policy_address *pa;
         uoa_addr a;
@@ -33,6 +33,8 @@ static sock_state sock_classify(const notif *n, const struct sockaddr_storage *s
 
         if (uoa_sockaddr_decode((const struct sockaddr *) ss, len, &a, &port, &mapped) < 0)
                 return SOCK_BOUND_FOREIGN;
+        if (type == SOCK_RAW)
+                port = 0; /* a raw socket reports its protocol there */
         if (uoa_addr_is_any(&a))
                 return port == 0 ? SOCK_UNBOUND : SOCK_BOUND_FOREIGN;
         if (uoa_addr_is_loopback(&a))
@@ -69,7 +71,7 @@ int sock_inspect(const notif *n, int sock, sock_info *ret)
         si.v6only = v6only;
         if (getsockname(sock, (struct sockaddr *) &ss, &len) < 0)
                 return negative_errno();
-        si.state = sock_classify(n, &ss, len);
+        si.state = sock_classify(n, si.type, &ss, len);
         *ret = si;
         return 0;
 }
@@ -114,7 +116,7 @@ int sock_bind_decided(const notif *n, int sock, const sock_info *si, const polic
         len = uoa_sockaddr_encode(&b->addr, b->port, si->domain, &ss);
         if (len < 0)
                 return len;
-        if (b->port == 0 && b->hi != 0)
+        if (b->port == 0 && b->hi != 0 && si->type != SOCK_RAW) /* raw: no ports */
                 return sock_bind_in_range(sock, &ss, (socklen_t) len, b);
         if (defer_port && b->port == 0 && si->type == SOCK_STREAM) {
                 int one = 1;

@@ -38,6 +38,7 @@ typedef struct notif {
         struct seccomp_notif *req;
         struct seccomp_notif_resp *resp;
         const policy_slice *slice; /* never NULL: an empty slice if uid has none */
+        bool answered;             /* the handler already answered (ADDFD_FLAG_SEND) */
 } notif;
 
 /* control.c */
@@ -63,6 +64,8 @@ void notify_connect(notif *n);
 void notify_sendto(notif *n);
 void notify_sendmsg(notif *n);
 void notify_sendmmsg(notif *n);
+void notify_socket(notif *n);
+void notify_setsockopt(notif *n);
 
 /* Shared by the handlers (notify_bind.c). */
 typedef enum sock_state { SOCK_OTHER, SOCK_UNBOUND, SOCK_BOUND_OWN, SOCK_BOUND_FOREIGN } sock_state;
