@@ -63,7 +63,8 @@ $(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
 
 # ---- tests -------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo
+TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo \
+              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
@@ -75,6 +76,12 @@ $(B)/tests/uoa-probe: tests/integration/probe.c
 $(B)/tests/uoa-probe-static: tests/integration/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
+$(B)/tests/uoa-attack: tests/integration/attack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+$(B)/tests/uoa-attack-static: tests/integration/attack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
 $(B)/tests/uoa-echo: tests/integration/echo.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<

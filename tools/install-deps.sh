@@ -7,7 +7,7 @@ pkgs=(
   # build
   make gcc libc6-dev pkg-config libseccomp-dev libmnl-dev libcap-dev libunwind-dev libnftables-dev
   # tests
-  libcriterion-dev clang libclang-rt-14-dev iproute2 util-linux passwd procps psmisc socat python3
+  libcriterion-dev clang libclang-rt-14-dev iproute2 iputils-ping nftables util-linux passwd procps psmisc socat python3
 )
 
 missing=()

@@ -1,0 +1,274 @@
+/* tests/integration/attack.c: what a hostile slice process tries, one
+ * attempt per subcommand, for the integration suite's invariant tests.
+ * Prints one line: "ok ..." when the attempt got through, "err ENAME" when
+ * the call failed; exit 0 / 1 (2 for usage). Built statically too, so the
+ * same attacks run without any help from libc wrappers or the shim. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int fail(int e)
+{
+        printf("err %s\n", strerrorname_np(e) ? strerrorname_np(e) : "?");
+        return 1;
+}
+
+static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+        struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
+
+        memset(ss, 0, sizeof(*ss));
+        if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons((uint16_t) port);
+                *len = sizeof(*s4);
+                return AF_INET;
+        }
+        if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t) port);
+                *len = sizeof(*s6);
+                return AF_INET6;
+        }
+        fprintf(stderr, "bad address %s\n", ip);
+        exit(2);
+}
+
+/* Wait up to 1 s for the echo's reply: a reply means the packet left. */
+static int await_reply(int fd)
+{
+        struct timeval tv = { .tv_sec = 1 };
+        char buf[128];
+        ssize_t n;
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        n = recv(fd, buf, sizeof(buf) - 1, 0);
+        if (n < 0)
+                return fail(errno == EAGAIN ? ETIMEDOUT : errno);
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        printf("ok seen=%s\n", buf);
+        return 0;
+}
+
+/* UDP sendmsg whose IP_PKTINFO / IPV6_PKTINFO names another source. */
+static int attack_pktinfo(const char *spoof, const char *dst, int port)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int family = sockaddr_of(dst, port, &ss, &len), fd;
+        char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = {};
+        struct iovec iov = { .iov_base = "hello\n", .iov_len = 6 };
+        struct msghdr mh = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = cbuf };
+        struct cmsghdr *c = (struct cmsghdr *) cbuf;
+
+        fd = socket(family, SOCK_DGRAM, 0);
+        if (family == AF_INET) {
+                struct in_pktinfo pi = {};
+
+                inet_pton(AF_INET, spoof, &pi.ipi_spec_dst);
+                c->cmsg_level = SOL_IP;
+                c->cmsg_type = IP_PKTINFO;
+                c->cmsg_len = CMSG_LEN(sizeof(pi));
+                memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+                mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+        } else {
+                struct in6_pktinfo pi = {};
+
+                inet_pton(AF_INET6, spoof, &pi.ipi6_addr);
+                c->cmsg_level = SOL_IPV6;
+                c->cmsg_type = IPV6_PKTINFO;
+                c->cmsg_len = CMSG_LEN(sizeof(pi));
+                memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+                mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+        }
+        if (sendmsg(fd, &mh, 0) < 0)
+                return fail(errno);
+        return await_reply(fd);
+}
+
+static uint16_t ip_checksum(const void *p, size_t len)
+{
+        const uint16_t *w = p;
+        uint32_t sum = 0;
+
+        for (; len > 1; len -= 2)
+                sum += *w++;
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t) ~sum;
+}
+
+/* A raw IPPROTO_RAW (header included) UDP datagram with a forged source. */
+static int attack_hdrincl(const char *spoof, const char *dst, int port)
+{
+        struct {
+                struct iphdr ip;
+                struct udphdr udp;
+                char data[6];
+        } __attribute__((packed)) pkt = {};
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+
+        if (fd < 0)
+                return fail(errno);
+        inet_pton(AF_INET, dst, &sa.sin_addr);
+        pkt.ip = (struct iphdr) { .ihl = 5, .version = 4, .tot_len = htons(sizeof(pkt)), .ttl = 64,
+                                  .protocol = IPPROTO_UDP, .daddr = sa.sin_addr.s_addr };
+        inet_pton(AF_INET, spoof, &pkt.ip.saddr);
+        pkt.ip.check = ip_checksum(&pkt.ip, sizeof(pkt.ip));
+        pkt.udp = (struct udphdr) { .source = htons(40000), .dest = htons((uint16_t) port),
+                                    .len = htons(sizeof(pkt.udp) + sizeof(pkt.data)) };
+        memcpy(pkt.data, "hello\n", 6);
+        if (sendto(fd, &pkt, sizeof(pkt), 0, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return fail(errno);
+        printf("ok sent\n");
+        return 0;
+}
+
+static int attack_socket(long domain, int type, int protocol)
+{
+        long fd = syscall(SYS_socket, domain, type, protocol);
+
+        if (fd < 0)
+                return fail(errno);
+        printf("ok fd=%ld\n", fd);
+        return 0;
+}
+
+static int attack_bindtodevice(const char *ifname)
+{
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+        if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t) strlen(ifname)) < 0)
+                return fail(errno);
+        printf("ok bound to %s\n", ifname);
+        return 0;
+}
+
+static int attack_io_uring(void)
+{
+        struct io_uring_params p = {};
+        long fd = syscall(SYS_io_uring_setup, 4, &p);
+
+        if (fd < 0)
+                return fail(errno);
+        printf("ok io_uring fd=%ld\n", fd);
+        return 0;
+}
+
+/* getpid through the x32 ABI and through int 0x80 (i386): the filter must
+ * kill the process (exit by SIGSYS), never run them unchecked. */
+static int attack_x32(void)
+{
+        long r = syscall(0x40000000L | SYS_getpid);
+
+        printf("ok x32 returned %ld\n", r);
+        return 0;
+}
+
+static int attack_i386(void)
+{
+        long r;
+
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L /* i386 getpid */) : "memory");
+        printf("ok int80 returned %ld\n", r);
+        return 0;
+}
+
+static int attack_nnp(void)
+{
+        int v = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+
+        printf("%s no_new_privs=%d\n", v == 1 ? "ok" : "err", v);
+        return v == 1 ? 0 : 1;
+}
+
+/* connect from a second thread: notifications carry a thread id. */
+struct thread_arg {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int family, err;
+        char local[INET6_ADDRSTRLEN];
+};
+
+static void *thread_connect(void *p)
+{
+        struct thread_arg *a = p;
+        struct sockaddr_storage me;
+        socklen_t ml = sizeof(me);
+        int fd = socket(a->family, SOCK_STREAM, 0);
+
+        if (connect(fd, (struct sockaddr *) &a->ss, a->len) < 0 || getsockname(fd, (struct sockaddr *) &me, &ml) < 0)
+                a->err = errno;
+        else if (a->family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *) &me)->sin_addr, a->local, sizeof(a->local));
+        else
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &me)->sin6_addr, a->local, sizeof(a->local));
+        return NULL;
+}
+
+static int attack_thread(const char *dst, int port)
+{
+        struct thread_arg a = {};
+        pthread_t t;
+
+        a.family = sockaddr_of(dst, port, &a.ss, &a.len);
+        pthread_create(&t, NULL, thread_connect, &a);
+        pthread_join(t, NULL);
+        if (a.err)
+                return fail(a.err);
+        printf("ok local=%s\n", a.local);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        const char *cmd = argc > 1 ? argv[1] : "";
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (!strcmp(cmd, "pktinfo") && argc == 5)
+                return attack_pktinfo(argv[2], argv[3], atoi(argv[4]));
+        if (!strcmp(cmd, "hdrincl") && argc == 5)
+                return attack_hdrincl(argv[2], argv[3], atoi(argv[4]));
+        if (!strcmp(cmd, "raw") && argc == 2)
+                return attack_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+        if (!strcmp(cmd, "packet") && argc == 2)
+                return attack_socket(AF_PACKET, SOCK_RAW, 0);
+        /* The same with the upper half of the int argument set: the kernel
+         * ignores it, a filter comparing 64 bits would be fooled. */
+        if (!strcmp(cmd, "packet-upper32") && argc == 2)
+                return attack_socket((1L << 32) | AF_PACKET, SOCK_RAW, 0);
+        if (!strcmp(cmd, "bindtodevice") && argc == 3)
+                return attack_bindtodevice(argv[2]);
+        if (!strcmp(cmd, "io_uring") && argc == 2)
+                return attack_io_uring();
+        if (!strcmp(cmd, "x32") && argc == 2)
+                return attack_x32();
+        if (!strcmp(cmd, "i386") && argc == 2)
+                return attack_i386();
+        if (!strcmp(cmd, "nnp") && argc == 2)
+                return attack_nnp();
+        if (!strcmp(cmd, "thread-connect") && argc == 4)
+                return attack_thread(argv[2], atoi(argv[3]));
+        fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
+                        "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp |\n"
+                        "       thread-connect DST PORT\n");
+        return 2;
+}

@@ -1,0 +1,513 @@
+#!/bin/bash
+# tests/integration/run.sh BUILD_DIR: the netns integration suite (DESIGN.md
+# §4 and §8 driven through uoa-run, uoad and uoamap). Builds its own world
+# (lib.sh), removes it on any exit, ends with "N passed, M failed".
+set -u
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$HERE/lib.sh"
+
+if [ $# -ne 1 ]; then
+        echo "usage: $0 BUILD_DIR" >&2
+        exit 2
+fi
+
+# Kernel/firewall state: the root namespace's must never change; the host
+# namespace's must be back to this after uoad's SIGTERM.
+net_state() { # NETNS
+        ip -n "$1" rule show
+        ip -n "$1" -6 rule show
+        ip -n "$1" route show table all
+        ip -n "$1" -6 route show table all
+        command -v nft >/dev/null && ip netns exec "$1" nft list ruleset
+}
+
+# The root namespace: no route tables here (the VM's own may age), but rules,
+# addresses, links and nftables must come out as they went in.
+root_state() {
+        ip rule show
+        ip -6 rule show
+        ip -br addr show
+        command -v nft >/dev/null && nft list ruleset
+}
+
+# ---- the world -------------------------------------------------------------------
+world_setup() {
+        uoat_need && uoat_tmp_setup "$1" && uoat_net_setup && uoat_users_setup || return 1
+        uoat_policy_text >"$T/uoa.conf"
+        uoat_bins_install || uoat_warn "some binaries are missing; their checks will fail"
+        uoat_echo_start
+}
+
+# Before uoad: the world itself works (root, natively, in the host namespace).
+world_checks() {
+        local m
+        for m in tcp udp-sendto; do
+                uoat_host "$T/bin/uoa-probe" $m 10.77.0.2 $ECHO_PORT
+                uoat_expect "world: root $m to the peer natively" \
+                        "ok local=* seen=10.77.0.1:{1-65535}"
+                uoat_host "$T/bin/uoa-probe" $m fd77::2 $ECHO_PORT
+                uoat_expect "world: root $m to the peer natively (IPv6)" \
+                        "ok local=* seen=[fd77::*]:{1-65535}"
+        done
+        uoat_host "$T/bin/uoa-probe-static" bind 4 tcp 10.77.0.11 80
+        uoat_expect "world: static probe binds natively" "ok 10.77.0.11 80"
+}
+
+# ---- socket checks, run once per way x variant ------------------------------------
+TAG=""
+
+s() { # NAME USER PATTERN PROBE-ARGS...: one probe run under uoa-run, judged.
+        local name=$1 user=$2 pat=$3
+        shift 3
+        uoat_slice "$user" "$@"
+        uoat_expect "$TAG $name" "$pat"
+}
+
+# A and B hold 0.0.0.0:80 at the same time (each on its own address).
+concurrent_bind() {
+        local hpid="" i
+        if ! uoat_breaker_open; then
+                uoat_slice_argv "$UA" "$(uoat_probe)" bind 4 tcp 0.0.0.0 80 --hold 3
+                timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/hold.out" 2>"$T/hold.err" </dev/null &
+                hpid=$!
+                UOAT_PIDS+=("$hpid")
+                for i in $(seq 50); do
+                        [ -s "$T/hold.out" ] && break
+                        uoat_pid_alive "$hpid" || break
+                        sleep 0.1
+                done
+                OUT=$(cat "$T/hold.out") ERR=$(cat "$T/hold.err") RC=0 UOAT_SKIPPED=0
+                if ! uoat_pid_alive "$hpid"; then
+                        wait "$hpid"
+                        RC=$?
+                elif [ -z "$OUT" ]; then
+                        RC=124 # nothing printed in 5 s: counts as a hung run
+                        UOAT_SLOW=$((UOAT_SLOW + 1))
+                fi
+        fi
+        uoat_expect "$TAG A holds 0.0.0.0:80 (--hold 3)" "ok 10.77.0.11 80"
+        s "B binds 0.0.0.0:80 while A holds it" "$UB" "ok 10.77.0.12 80" bind 4 tcp 0.0.0.0 80
+        s "A's own 0.0.0.0:80 is in use meanwhile" "$UA" "err EADDRINUSE" bind 4 tcp 0.0.0.0 80
+        if [ -n "$hpid" ]; then
+                kill -TERM "$hpid" 2>/dev/null
+                wait "$hpid" 2>/dev/null
+        fi
+}
+
+dedicated_checks() {
+        local m
+        s "A bind 4 tcp 0.0.0.0 80 -> its address" "$UA" "ok 10.77.0.11 80" bind 4 tcp 0.0.0.0 80
+        s "A bind 6 tcp :: 80 -> its IPv6 address" "$UA" "ok fd77::11 80" bind 6 tcp :: 80
+        s "A bind 4 udp 0.0.0.0 80" "$UA" "ok 10.77.0.11 80" bind 4 udp 0.0.0.0 80
+        s "A bind 6 udp :: 179 --v6only" "$UA" "ok fd77::11 179" bind 6 udp :: 179 --v6only
+        s "A bind its own 10.77.0.11:80" "$UA" "ok 10.77.0.11 80" bind 4 tcp 10.77.0.11 80
+        s "A bind its own ::ffff:10.77.0.11 on an IPv6 socket" "$UA" "ok 10.77.0.11 80" \
+                bind 6 tcp ::ffff:10.77.0.11 80
+        s "A bind B's 10.77.0.12 refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.12 80
+        s "A bind the host's 10.77.0.1 refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.1 80
+        s "A bind the shared 10.77.0.20 refused" "$UA" "err EADDRNOTAVAIL" bind 4 udp 10.77.0.20 10022
+        s "A bind B's fd77::12 refused" "$UA" "err EADDRNOTAVAIL" bind 6 tcp fd77::12 80
+        s "A bind the host's fd77::1 refused" "$UA" "err EADDRNOTAVAIL" bind 6 udp fd77::1 80
+        s "A bind B's ::ffff:10.77.0.12 (v4-mapped) refused" "$UA" "err EADDRNOTAVAIL" \
+                bind 6 tcp ::ffff:10.77.0.12 80
+        concurrent_bind
+        s "A listen 4 without bind" "$UA" "ok 10.77.0.11 {1-65535}" listen 4
+        s "A listen 6 without bind" "$UA" "ok fd77::11 {1-65535}" listen 6
+        s "A bind loopback 127.0.0.1:0" "$UA" "ok 127.0.0.1 {1-65535}" bind 4 tcp 127.0.0.1 0
+        s "A bind loopback ::1:0" "$UA" "ok ::1 {1-65535}" bind 6 udp ::1 0
+        for m in tcp udp-sendto udp-sendmsg udp-connect; do
+                s "A $m to 10.77.0.2 -> peer sees 10.77.0.11" "$UA" \
+                        "ok local=* seen=10.77.0.11:{1-65535}" $m 10.77.0.2 $ECHO_PORT
+                s "A $m to fd77::2 -> peer sees fd77::11" "$UA" \
+                        "ok local=* seen=[fd77::11]:{1-65535}" $m fd77::2 $ECHO_PORT
+        done
+        s "A tcp to ::ffff:10.77.0.2 (dual-stack socket)" "$UA" \
+                "ok local=10.77.0.11:* seen=10.77.0.11:{1-65535}" tcp ::ffff:10.77.0.2 $ECHO_PORT
+        s "A tcp after bind 0.0.0.0:0" "$UA" "ok local=10.77.0.11:* seen=10.77.0.11:{1-65535}" \
+                tcp 10.77.0.2 $ECHO_PORT --bind 0.0.0.0 0
+        s "A tcp after bind B's address refused" "$UA" "err EADDRNOTAVAIL" \
+                tcp 10.77.0.2 $ECHO_PORT --bind 10.77.0.12 0
+        s "B tcp to 10.77.0.2 -> peer sees 10.77.0.12" "$UB" \
+                "ok local=* seen=10.77.0.12:{1-65535}" tcp 10.77.0.2 $ECHO_PORT
+        s "B udp-sendto fd77::2 -> peer sees fd77::12" "$UB" \
+                "ok local=* seen=[fd77::12]:{1-65535}" udp-sendto fd77::2 $ECHO_PORT
+        # "; exit" keeps sh from exec'ing: the probe is a forked child.
+        uoat_slice_run "$UA" /bin/sh -c "$(uoat_probe) bind 4 tcp 0.0.0.0 80; exit \$?"
+        uoat_expect "$TAG A child of a shell stays supervised" "ok 10.77.0.11 80"
+}
+
+shared_checks() {
+        local m lo hi u name
+        s "S1 bind 4 tcp 0.0.0.0 22 -> port 10022" "$US1" "ok 10.77.0.20 10022" bind 4 tcp 0.0.0.0 22
+        s "S1 bind 6 tcp :: 22 -> port 10022" "$US1" "ok fd77::20 10022" bind 6 tcp :: 22
+        s "S1 bind 4 udp 0.0.0.0 53 -> port 10053" "$US1" "ok 10.77.0.20 10053" bind 4 udp 0.0.0.0 53
+        s "S1 bind 4 tcp 0.0.0.0 10500 (in range)" "$US1" "ok 10.77.0.20 10500" bind 4 tcp 0.0.0.0 10500
+        s "S1 bind 4 tcp 10.77.0.20 10500" "$US1" "ok 10.77.0.20 10500" bind 4 tcp 10.77.0.20 10500
+        s "S1 bind 4 tcp 0.0.0.0 0 -> a port of its range" "$US1" "ok 10.77.0.20 {10000-10999}" \
+                bind 4 tcp 0.0.0.0 0
+        s "S1 bind 6 udp :: 0 -> a port of its range" "$US1" "ok fd77::20 {10000-10999}" \
+                bind 6 udp :: 0
+        s "S1 bind 999 -> 10999 (last mapped port)" "$US1" "ok 10.77.0.20 10999" bind 4 tcp 0.0.0.0 999
+        s "S1 bind 1000 refused (past the mapping)" "$US1" "err EACCES" bind 4 tcp 0.0.0.0 1000
+        s "S1 bind 11500 (S2's range) refused" "$US1" "err EACCES" bind 4 tcp 0.0.0.0 11500
+        s "S1 bind 20000 refused" "$US1" "err EACCES" bind 4 tcp 0.0.0.0 20000
+        s "S1 bind 6 udp fd77::20 11500 refused" "$US1" "err EACCES" bind 6 udp fd77::20 11500
+        s "S1 bind A's 10.77.0.11 refused" "$US1" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.11 10500
+        s "S1 listen 4 without bind -> a port of its range" "$US1" "ok 10.77.0.20 {10000-10999}" listen 4
+        s "S2 bind 4 tcp 0.0.0.0 22 -> port 11022" "$US2" "ok 10.77.0.20 11022" bind 4 tcp 0.0.0.0 22
+        s "S2 bind 4 tcp 0.0.0.0 0 -> a port of its range" "$US2" "ok 10.77.0.20 {11000-11999}" \
+                bind 4 tcp 0.0.0.0 0
+        s "S2 bind 10500 (S1's range) refused" "$US2" "err EACCES" bind 4 tcp 0.0.0.0 10500
+        for u in S1 S2; do
+                if [ $u = S1 ]; then name=$US1 lo=10000 hi=10999; else name=$US2 lo=11000 hi=11999; fi
+                for m in tcp udp-sendto udp-sendmsg udp-connect; do
+                        s "$u $m to 10.77.0.2 -> 10.77.0.20, port in $lo-$hi" "$name" \
+                                "ok local=* seen=10.77.0.20:{$lo-$hi}" $m 10.77.0.2 $ECHO_PORT
+                        s "$u $m to fd77::2 -> fd77::20, port in $lo-$hi" "$name" \
+                                "ok local=* seen=[fd77::20]:{$lo-$hi}" $m fd77::2 $ECHO_PORT
+                done
+        done
+}
+
+socket_checks() {
+        local way variant
+        for way in root user; do
+                for variant in preload nopreload static; do
+                        UOAT_WAY=$way UOAT_VARIANT=$variant
+                        TAG="[$variant/$way]"
+                        echo "# socket checks: $variant probe, run as $( [ $way = root ] &&
+                                echo 'root with uoa-run --user' || echo 'the slice user via setuid uoa-run')"
+                        dedicated_checks
+                        shared_checks
+                        uoat_check "$TAG uoad still running" "$(uoat_uoad_alive; echo $?)" \
+                                "uoad alive" "uoad exited (its log is printed at the end)"
+                done
+        done
+        UOAT_WAY=root UOAT_VARIANT=preload TAG=""
+}
+
+# ---- invariants under attack (DESIGN §5) ---------------------------------------
+a() { # NAME USER PATTERN ATTACK-ARGS...: one hostile attempt under uoa-run, judged.
+        local name=$1 user=$2 pat=$3 bin=$T/bin/uoa-attack
+        shift 3
+        [ "$UOAT_VARIANT" = static ] && bin=$T/bin/uoa-attack-static
+        uoat_slice_run "$user" "$bin" "$@"
+        uoat_expect "$TAG $name" "$pat"
+}
+
+killed_by_sigsys() { # NAME USER ATTACK-ARG: the filter must kill the process.
+        local bin=$T/bin/uoa-attack
+        [ "$UOAT_VARIANT" = static ] && bin=$T/bin/uoa-attack-static
+        uoat_slice_run "$2" "$bin" "$3"
+        uoat_check "$TAG $1" "$([ "$RC" = 159 ] && [[ $OUT != ok* ]]; echo $?)" \
+                "killed by SIGSYS (exit 159), nothing printed" "$(uoat_got)"
+}
+
+spoof_checks() {
+        a "pktinfo: IP_PKTINFO with the host's source refused" "$UA" "err EPERM" \
+                pktinfo 10.77.0.1 10.77.0.2 $ECHO_PORT
+        a "pktinfo: IP_PKTINFO with B's source refused" "$UA" "err EPERM" \
+                pktinfo 10.77.0.12 10.77.0.2 $ECHO_PORT
+        a "pktinfo: IPV6_PKTINFO with the host's source refused" "$UA" "err EPERM" \
+                pktinfo fd77::1 fd77::2 $ECHO_PORT
+        a "pktinfo: IP_PKTINFO naming its own address still works" "$UA" \
+                "ok seen=10.77.0.11 {1-65535}" pktinfo 10.77.0.11 10.77.0.2 $ECHO_PORT
+        a "pktinfo: S1 cannot name the shared address from outside its range" "$US1" "err EPERM" \
+                pktinfo 10.77.0.1 10.77.0.2 $ECHO_PORT
+        a "hdrincl: A's raw IPPROTO_RAW with the host's source refused" "$UA" "err EPERM" \
+                hdrincl 10.77.0.1 10.77.0.2 $ECHO_PORT
+        a "hdrincl: A's raw IPPROTO_RAW with B's source refused" "$UA" "err EPERM" \
+                hdrincl 10.77.0.12 10.77.0.2 $ECHO_PORT
+        a "hdrincl: A's raw IPPROTO_RAW with its own source leaves" "$UA" "ok sent" \
+                hdrincl 10.77.0.11 10.77.0.2 $ECHO_PORT
+}
+
+privilege_checks() {
+        a "raw socket for A (granted)" "$UA" "ok fd=*" raw
+        a "raw socket without the grant (S1) refused" "$US1" "err EPERM" raw
+        a "raw socket without the grant (B) refused" "$UB" "err EPERM" raw
+        a "AF_PACKET refused" "$UA" "err EPERM" packet
+        a "AF_PACKET with the int's upper 32 bits set refused" "$UA" "err EPERM" packet-upper32
+        a "io_uring_setup refused" "$UA" "err EPERM" io_uring
+        a "no_new_privs is set" "$UA" "ok no_new_privs=1" nnp
+        killed_by_sigsys "an x32 system call kills the process" "$UA" x32
+        killed_by_sigsys "an i386 (int 0x80) system call kills the process" "$UA" i386
+        a "B may bind to its interface veth0" "$UB" "ok bound to veth0" bindtodevice veth0
+        a "B may not bind to lo (not in its list)" "$UB" "err EPERM" bindtodevice lo
+        a "A (no interface list) may bind to lo" "$UA" "ok bound to lo" bindtodevice lo
+        a "a second thread's connect is supervised" "$UA" "ok local=10.77.0.11" \
+                thread-connect 10.77.0.2 $ECHO_PORT
+}
+
+# Invariant 1: no process of a slice holds a seccomp listener.
+listener_check() {
+        local pid n=0 f seccomp
+        uoat_slice_argv "$UA" /bin/sleep 3
+        "${UOAT_CMD[@]}" >/dev/null 2>&1 </dev/null &
+        pid=$!
+        UOAT_PIDS+=("$pid")
+        sleep 1
+        for f in /proc/"$pid"/fd/*; do
+                [ "$(readlink "$f" 2>/dev/null)" = "anon_inode:seccomp notify" ] && n=$((n + 1))
+        done
+        seccomp=$(awk '/^Seccomp:/ {print $2}' /proc/"$pid"/status 2>/dev/null)
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        uoat_check "$TAG a supervised process holds no seccomp listener fd" \
+                "$([ "$n" = 0 ] && [ "$seccomp" = 2 ]; echo $?)" \
+                "0 listener fds, Seccomp: 2" "$n listener fds, Seccomp: '$seccomp'"
+}
+
+ping_checks() {
+        uoat_slice_run "$UA" ping -c 1 -W 2 10.77.0.2
+        uoat_check "$TAG unmodified ping works for a raw slice" "$RC" "exit 0" "$(uoat_got)"
+        uoat_slice_run "$UA" ping -6 -c 1 -W 2 fd77::2
+        uoat_check "$TAG unmodified ping -6 works for a raw slice" "$RC" "exit 0" "$(uoat_got)"
+        uoat_slice_run "$US1" ping -c 1 -W 2 10.77.0.2
+        uoat_check "$TAG ping fails for a slice without raw" "$([ "$RC" != 0 ]; echo $?)" \
+                "non-zero exit" "$(uoat_got)"
+}
+
+attack_checks() {
+        local way variant
+        for way in root user; do
+                for variant in preload static; do
+                        UOAT_WAY=$way UOAT_VARIANT=$variant TAG="[$variant/$way]"
+                        echo "# attacks: $variant, $way"
+                        spoof_checks
+                        privilege_checks
+                done
+                UOAT_VARIANT=preload TAG="[$way]"
+                listener_check
+                ping_checks
+        done
+        UOAT_WAY=root UOAT_VARIANT=preload TAG=""
+}
+
+# ---- launcher behaviour ----------------------------------------------------------
+expect_refusal() { # NAME STDERR-REGEX
+        local st=0
+        [ "$RC" != 0 ] && [[ $OUT != *ok* ]] && grep -Eqi -- "$2" <<<"$ERR" || st=1
+        uoat_check "$1" $st "non-zero exit, no probe output, stderr matching /$2/" "$(uoat_got) stderr '$ERR'"
+}
+
+launcher_checks() {
+        local probe=$T/bin/uoa-probe way
+        echo "# launcher"
+        for way in root user; do
+                UOAT_WAY=$way
+                uoat_slice_run "$UN" "$probe" bind 4 tcp 0.0.0.0 80
+                expect_refusal "[$way] user without a slice is refused" 'slice|polic'
+        done
+        uoat_capture ip netns exec "$H" "$T/bin/uoa-run" --socket "$T/nonexistent.sock" \
+                --user "$UA" -- "$probe" bind 4 tcp 0.0.0.0 80
+        expect_refusal "[root] uoad not running: uoa-run fails clearly" 'uoad|socket|running|connect'
+        uoat_capture ip netns exec "$H" setpriv --reuid="$UA" --regid="$UA" --clear-groups \
+                "$T/bin/uoa-run" --socket "$T/nonexistent.sock" -- "$probe" bind 4 tcp 0.0.0.0 80
+        expect_refusal "[user] uoad not running: uoa-run fails clearly" 'uoad|socket|running|connect'
+        UOAT_WAY=root
+        uoat_capture ip netns exec "$H" env UOA_SOCKET="$SOCK" "$T/bin/uoa-run" --user "$UA" -- \
+                "$probe" bind 4 tcp 0.0.0.0 80
+        uoat_expect "[root] uoa-run honours UOA_SOCKET" "ok 10.77.0.11 80"
+        UOAT_WAY=user
+        uoat_capture ip netns exec "$H" setpriv --reuid="$UA" --regid="$UA" --clear-groups \
+                "$T/bin/uoa-run" --socket "$SOCK" --user "$UB" -- "$probe" bind 4 tcp 0.0.0.0 80
+        expect_refusal "[user] --user is refused to a non-root user" 'root'
+        UOAT_WAY=root
+        # shellcheck disable=SC2016 # expanded by the supervised sh
+        uoat_slice_run "$UA" /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
+        uoat_expect "[root] the shim is preloaded by default" "LD_PRELOAD=*libuoa-preload.so"
+        UOAT_VARIANT=nopreload
+        # shellcheck disable=SC2016
+        uoat_slice_run "$UA" /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
+        uoat_expect "[root] --no-preload leaves LD_PRELOAD alone" "LD_PRELOAD="
+        UOAT_VARIANT=preload
+        uoat_slice_run "$UA" /bin/sh -c 'exit 7'
+        uoat_check "[root] uoa-run exits with the command's status" \
+                "$([ "$RC" = 7 ]; echo $?)" "exit 7" "$(uoat_got)"
+
+        echo "# root, not supervised, is unchanged"
+        uoat_host "$probe" bind 4 tcp 10.77.0.12 80
+        uoat_expect "root binds B's 10.77.0.12:80 directly" "ok 10.77.0.12 80"
+        uoat_host "$probe" bind 4 tcp 0.0.0.0 80
+        uoat_expect "root binds 0.0.0.0:80 directly" "ok 0.0.0.0 80"
+        uoat_host "$probe" bind 6 tcp fd77::20 22
+        uoat_expect "root binds fd77::20:22 directly (no port mapping)" "ok fd77::20 22"
+        uoat_host "$probe" tcp 10.77.0.2 $ECHO_PORT
+        uoat_expect "root tcp to the peer keeps the host's source" "ok local=* seen=10.77.0.1:{1-65535}"
+        uoat_host setpriv --reuid="$UN" --regid="$UN" --clear-groups "$probe" udp-sendto 10.77.0.2 $ECHO_PORT
+        uoat_expect "a user without a slice, not under uoa-run, is unchanged" \
+                "ok local=* seen=10.77.0.1:{1-65535}"
+        # The second line of defence (§1, §5.3): a slice's uid outside uoa-run
+        # cannot put the host's address on the wire.
+        uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$probe" udp-sendto 10.77.0.2 $ECHO_PORT
+        uoat_expect "kernel guard: slice A outside uoa-run cannot send from the host's address" "err *"
+}
+
+# ---- uoamap ------------------------------------------------------------------------
+uoamap_live() { uoat_capture_uoad ip netns exec "$H" "$T/bin/uoamap" --socket "$SOCK" "$@"; }
+
+uoamap_checks() {
+        local map=$T/bin/uoamap st
+        echo "# uoamap"
+        printf '%s\n' "$UA address 10.77.0.11" "# a comment" "$UA address 10.77.0.300" >"$T/bad.conf"
+        uoat_host "$map" check "$T/bad.conf"
+        st=1
+        [ "$RC" != 0 ] && [[ "$OUT$ERR" == *:3:* ]] && st=0
+        uoat_check "uoamap check: bad line 3 -> non-zero exit, ':3:'" $st \
+                "non-zero exit and ':3:'" "$(uoat_got) stderr '$ERR'"
+        uoat_host "$map" check "$T/uoa.conf"
+        uoat_check "uoamap check: the world's policy is valid" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+
+        uoamap_live show
+        st=1
+        [ "$RC" = 0 ] && [[ $OUT == *10.77.0.11* && $OUT == *fd77::11* && $OUT == *10.77.0.20* ]] && st=0
+        uoat_check "uoamap show lists A's and the shared addresses" $st \
+                "exit 0 with 10.77.0.11, fd77::11, 10.77.0.20" "$(uoat_got)"
+        uoamap_live show "$UA"
+        st=1
+        [ "$RC" = 0 ] && [[ $OUT == *10.77.0.11* && $OUT != *10.77.0.12* ]] && st=0
+        uoat_check "uoamap show A lists A only" $st "exit 0, 10.77.0.11 without 10.77.0.12" "$(uoat_got)"
+        uoamap_live show --json
+        st=1
+        if [ "$RC" = 0 ] && [[ $OUT == *10.77.0.11* ]] && command -v python3 >/dev/null &&
+                python3 -m json.tool <<<"$OUT" >/dev/null 2>&1; then st=0; fi
+        uoat_check "uoamap show --json parses with python3 -m json.tool" $st \
+                "valid JSON containing 10.77.0.11" "$(uoat_got)"
+
+        # Live changes (§8: applied live). 10.77.0.30 is on the host, unassigned.
+        uoamap_live add "$UN address 10.77.0.30"
+        uoat_check "uoamap add gives N a slice" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        uoat_slice "$UN" bind 4 tcp 0.0.0.0 80
+        uoat_expect "N binds 0.0.0.0:80 after uoamap add" "ok 10.77.0.30 80"
+        uoamap_live add "$UN address 10.77.0.12"
+        st=1
+        [ "$RC" != 0 ] && st=0
+        uoat_check "uoamap add of B's dedicated address refused" $st "non-zero exit" "$(uoat_got)"
+        uoat_slice "$UB" bind 4 tcp 0.0.0.0 80
+        uoat_expect "B keeps its address after the refused add" "ok 10.77.0.12 80"
+        uoamap_live del "$UN address 10.77.0.30"
+        uoat_check "uoamap del" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        uoat_slice_run "$UN" "$T/bin/uoa-probe" bind 4 tcp 0.0.0.0 80
+        expect_refusal "N refused again after uoamap del" 'slice|polic'
+}
+
+# ---- shutdown --------------------------------------------------------------------
+# A supervised process whose uoad goes away must get errors, never unchecked
+# access (§5.3); SIGTERM removes what uoad applied (§8).
+shutdown_checks() {
+        local bpid i st
+        echo "# uoad shutdown"
+        uoat_breaker_open && uoat_warn "uoad did not answer earlier: the fail-closed check may wait 10 s"
+        # B's address on an unprivileged port: unchecked, this bind would succeed.
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; exec $T/bin/uoa-probe bind 4 tcp 10.77.0.12 8080"
+        timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/late.out" 2>"$T/late.err" </dev/null &
+        bpid=$!
+        UOAT_PIDS+=("$bpid")
+        sleep 0.5
+        kill -TERM "$UOAT_UOAD_PID"
+        for i in $(seq 50); do uoat_uoad_alive || break; sleep 0.1; done
+        st=0
+        uoat_uoad_alive && st=1
+        uoat_check "uoad exits within 5 s of SIGTERM" $st "exited" "still running"
+        wait "$bpid"
+        RC=$? OUT=$(cat "$T/late.out") ERR=$(cat "$T/late.err") UOAT_SKIPPED=0
+        uoat_expect "fail closed: a bind after uoad's exit gets an error" "err *"
+        net_state "$H" >"$T/state.h.after" 2>&1
+        if diff -u "$T/state.h.before" "$T/state.h.after" >"$T/state.h.diff"; then st=0; else st=1; fi
+        uoat_check "SIGTERM removed the rules, routes and nftables uoad applied" $st \
+                "host netns state as before uoad" "differences: $(head -c 600 "$T/state.h.diff" | tr '\n' '|')"
+}
+
+# SIGKILL: nothing is cleaned up, so trapped calls fail and the guard stays;
+# a new uoad takes over the stale socket and guard; SIGTERM then cleans up.
+uoad_wait_serving() {
+        local i
+        for i in $(seq 50); do
+                grep -q "serving" "$T/uoad.log" 2>/dev/null && return 0
+                uoat_uoad_alive || return 1
+                sleep 0.1
+        done
+        return 1
+}
+
+crash_checks() {
+        local bpid st i
+        echo "# uoad killed with SIGKILL"
+        : >"$T/uoad.log"
+        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        uoat_check "uoad starts again" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; exec $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8081"
+        timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/late.out" 2>"$T/late.err" </dev/null &
+        bpid=$!
+        UOAT_PIDS+=("$bpid")
+        sleep 0.5
+        kill -KILL "$UOAT_UOAD_PID"
+        wait "$bpid"
+        RC=$? OUT=$(cat "$T/late.out") ERR=$(cat "$T/late.err") UOAT_SKIPPED=0
+        uoat_expect "fail closed after SIGKILL: a supervised bind gets an error" "err *"
+        uoat_host nft list table inet uoa
+        uoat_check "the guard stays after SIGKILL" "$RC" "table inet uoa present" "$(uoat_got)"
+        uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/uoa-probe" \
+                udp-sendto 10.77.0.2 $ECHO_PORT
+        uoat_expect "after SIGKILL, slice A still cannot send from the host's address" "err *"
+        uoat_capture ip netns exec "$H" "$T/bin/uoa-run" --socket "$SOCK" --user "$UA" -- \
+                "$T/bin/uoa-probe" bind 4 tcp 0.0.0.0 80
+        expect_refusal "after SIGKILL, uoa-run says uoad is not running" 'uoad is not running'
+        : >"$T/uoad.log"
+        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        uoat_check "a new uoad takes over the stale socket and guard" "$?" "serving" \
+                "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "slices are served again after the restart" "ok 10.77.0.11 80"
+        kill -TERM "$UOAT_UOAD_PID"
+        for i in $(seq 50); do uoat_uoad_alive || break; sleep 0.1; done
+        net_state "$H" >"$T/state.h.after2" 2>&1
+        if diff -u "$T/state.h.before" "$T/state.h.after2" >"$T/state.h.diff2"; then st=0; else st=1; fi
+        uoat_check "after the restart, SIGTERM still leaves no trace" $st \
+                "host netns state as before uoad" "differences: $(head -c 600 "$T/state.h.diff2" | tr '\n' '|')"
+}
+
+main() {
+        local root_before st
+        uoat_traps
+        root_before=$(root_state 2>&1)
+        if ! world_setup "$1"; then
+                uoat_fail "world setup" "namespaces, users, binaries, echo" "a failure (see above)"
+                uoat_summary
+                exit 1
+        fi
+        echo "# world: $H / $P, users $UA $UB $US1 $US2 $UN, temp $T"
+        world_checks
+        net_state "$H" >"$T/state.h.before" 2>&1
+        if uoat_uoad_start; then
+                uoat_pass "uoad starts and creates its socket"
+                socket_checks
+                attack_checks
+                launcher_checks
+                uoamap_checks
+                shutdown_checks
+                crash_checks
+        else
+                uoat_fail "uoad starts and creates its socket" "socket within 5 s" \
+                        "none (log above); supervised checks not run"
+        fi
+        printf '%s\n' "$root_before" >"$T/state.root.before"
+        root_state >"$T/state.root.after" 2>&1
+        if diff -u "$T/state.root.before" "$T/state.root.after" >"$T/state.root.diff"; then st=0; else st=1; fi
+        uoat_check "the root namespace's rules, addresses and nftables are untouched" $st \
+                "unchanged" "changed: $(head -c 600 "$T/state.root.diff" | tr '\n' '|')"
+        if [ "$UOAT_FAIL" != 0 ] && [ -s "$T/uoad.log" ]; then
+                echo "# last lines of uoad's log:"
+                tail -n 30 "$T/uoad.log" | sed 's/^/#   /'
+        fi
+        uoat_summary
+}
+
+main "$@"
