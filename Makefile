@@ -92,11 +92,13 @@ unit: $(UNIT_TESTS)
 integration: all $(TEST_TOOLS)
 	bash tests/integration/run.sh $(B)
 
-# The README's test command runs this: unit tests, then the netns integration suite.
+# The README's test command runs this: unit tests, fuzzers (bounded), the netns
+# integration suite, then unit and integration again built with ASan+UBSan.
 check: all
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) integration
+	$(MAKE) asan
 
 # Sanitizer build in its own tree; runs the same suite.
 asan:

@@ -136,16 +136,6 @@ int control_open(uoad *d)
         return 0;
 }
 
-void control_close(uoad *d)
-{
-        if (control.fd < 0)
-                return;
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, control.fd, NULL);
-        close(control.fd);
-        control.fd = -1;
-        unlink(d->socket_path);
-}
-
 static void conn_free(uoad *d, conn *c)
 {
         if (c->prev)
@@ -159,6 +149,18 @@ static void conn_free(uoad *d, conn *c)
         free(c->out);
         free(c);
         d->n_conns--;
+}
+
+void control_close(uoad *d)
+{
+        while (conns)
+                conn_free(d, conns);
+        if (control.fd < 0)
+                return;
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, control.fd, NULL);
+        close(control.fd);
+        control.fd = -1;
+        unlink(d->socket_path);
 }
 
 static void conn_reply(conn *c, int negerrno, const char *msg, const char *payload)

@@ -27,6 +27,7 @@ static struct seccomp_notif *notif_req;
 static struct seccomp_notif_resp *notif_resp;
 static size_t notif_req_size, notif_resp_size;
 static const policy_slice empty_slice; /* a uid with no slice: loopback only */
+static listener *listeners;            /* every registered listener */
 
 /* The kernel may know larger structures than our headers: size buffers by
  * what it says (SECCOMP_GET_NOTIF_SIZES) and zero them before each use. */
@@ -64,17 +65,37 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
                 free(l);
                 return r;
         }
+        l->next = listeners;
+        if (listeners)
+                listeners->prev = l;
+        listeners = l;
         d->n_listeners++;
         return 0;
 }
 
 static void listener_remove(uoad *d, listener *l)
 {
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                listeners = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
         close(l->fd);
         d->n_listeners--;
         log_debug("slice %u: supervised processes of uoa-run %d have all exited", l->uid, l->pid);
         free(l);
+}
+
+void notify_shutdown(uoad *d)
+{
+        while (listeners)
+                listener_remove(d, listeners);
+        free(notif_req);
+        free(notif_resp);
+        notif_req = NULL;
+        notif_resp = NULL;
 }
 
 void notify_reply_continue(notif *n)

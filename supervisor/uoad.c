@@ -220,6 +220,7 @@ int main(int argc, char **argv)
         /* Stop serving first: from here trapped calls fail (closed listeners
          * answer ENOSYS), then take the guard away. */
         control_close(&d);
+        notify_shutdown(&d);
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
         policy_free(d.policy);

@@ -29,6 +29,7 @@ typedef struct listener {
         int fd;
         uid_t uid;
         pid_t pid;       /* the uoa-run that registered it, for the log */
+        struct listener *prev, *next;
 } listener;
 
 /* One notification being handled. */
@@ -52,6 +53,8 @@ int uoad_policy_load(uoad *d, char *err, size_t errlen);
 int notify_init(uoad *d);
 int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid);
 void notify_listener_event(uoad *d, listener *l, uint32_t events);
+/* Close every listener: their processes' trapped calls fail from now on. */
+void notify_shutdown(uoad *d);
 void notify_reply_continue(notif *n);
 void notify_reply(notif *n, int64_t val);
 void notify_reply_error(notif *n, int negerrno);

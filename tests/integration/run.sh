@@ -433,8 +433,17 @@ uoad_wait_serving() {
         return 1
 }
 
+# A sanitizer build's uoad reports into its log; any report is a failure.
+sanitizer_check() { # WHEN
+        local st=0
+        grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$T/uoad.log" 2>/dev/null && st=1
+        uoat_check "no sanitizer report from uoad ($1)" $st "none" \
+                "$(grep -Em 3 "Sanitizer|runtime error:" "$T/uoad.log" | tr '\n' '|')"
+}
+
 crash_checks() {
         local bpid st i
+        sanitizer_check "first run"
         echo "# uoad killed with SIGKILL"
         : >"$T/uoad.log"
         uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
@@ -472,6 +481,7 @@ crash_checks() {
         if diff -u "$T/state.h.before" "$T/state.h.after2" >"$T/state.h.diff2"; then st=0; else st=1; fi
         uoat_check "after the restart, SIGTERM still leaves no trace" $st \
                 "host netns state as before uoad" "differences: $(head -c 600 "$T/state.h.diff2" | tr '\n' '|')"
+        sanitizer_check "after the restart"
 }
 
 main() {
