@@ -349,6 +349,22 @@ launcher_checks() {
 # ---- uoamap ------------------------------------------------------------------------
 uoamap_live() { uoat_capture_uoad ip netns exec "$H" "$T/bin/uoamap" --socket "$SOCK" "$@"; }
 
+# A process already running when the policy changes sees the change at its
+# next call (§8: applied live, no restart of slices).
+running_slice_sees() { # HOW CMD...
+        local how=$1 bpid
+        shift
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 1; exec $T/bin/uoa-probe bind 4 tcp 10.77.0.30 80"
+        timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/live.out" 2>"$T/live.err" </dev/null &
+        bpid=$!
+        UOAT_PIDS+=("$bpid")
+        sleep 0.3
+        "$@" >/dev/null 2>&1
+        wait "$bpid"
+        RC=$? OUT=$(cat "$T/live.out") ERR=$(cat "$T/live.err") UOAT_SKIPPED=0
+        uoat_expect "a running slice process sees a change made by $how" "ok 10.77.0.30 80"
+}
+
 uoamap_checks() {
         local map=$T/bin/uoamap st
         echo "# uoamap"
@@ -390,6 +406,14 @@ uoamap_checks() {
         uoat_expect "B keeps its address after the refused add" "ok 10.77.0.12 80"
         uoamap_live del "$UN address 10.77.0.30"
         uoat_check "uoamap del" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        running_slice_sees "uoamap add" uoamap_live add "$UA address 10.77.0.30"
+        uoamap_live del "$UA address 10.77.0.30"
+        cp "$T/uoa.conf" "$T/uoa.conf.orig"
+        echo "$UA address 10.77.0.30" >>"$T/uoa.conf"
+        running_slice_sees "SIGHUP" kill -HUP "$UOAT_UOAD_PID"
+        cp "$T/uoa.conf.orig" "$T/uoa.conf"
+        kill -HUP "$UOAT_UOAD_PID"
+        sleep 0.3
         uoat_slice_run "$UN" "$T/bin/uoa-probe" bind 4 tcp 0.0.0.0 80
         expect_refusal "N refused again after uoamap del" 'slice|polic'
 }
