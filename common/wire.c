@@ -16,6 +16,7 @@ static const char *const verbs[_WIRE_VERB_MAX] = {
         [WIRE_ADD] = "add",
         [WIRE_DEL] = "del",
         [WIRE_RELOAD] = "reload",
+        [WIRE_NETLINK] = "netlink",
 };
 
 /* Parse a decimal number of at most max, ending at a space, newline or end. */

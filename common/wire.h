@@ -6,8 +6,25 @@
  *   "register UID FD"   uoa-run (effective uid 0 only): pull listener FD
  *   "show [UID]"        anyone: the policy, canonical lines
  *   "add\nLINE..." / "del\nLINE..." / "reload"   root only
+ *   "netlink"           a slice's process (the shim): an rtnetlink proxy
  * The reply starts with "ok\n" or "error ERRNO MESSAGE\n"; what follows is
- * the payload (show: policy lines). */
+ * the payload (show: policy lines).
+ *
+ * "netlink" is the one request after which the connection stays open. Its
+ * answer is "ok PORTID\n" with SCM_RIGHTS carrying the data socket (one end
+ * of a SOCK_SEQPACKET pair): replies and notifications arrive there, one
+ * datagram per kernel batch (<= 32 KiB), so the client reads it like a
+ * netlink socket. The control connection then carries binary messages, each
+ * answered with one int32 (host order):
+ *   'R' + a netlink datagram      a request. Answer: its length or -errno;
+ *                                 the immediate replies (acks, errors, the
+ *                                 first dump batch) are queued on the data
+ *                                 socket before the answer is sent.
+ *   'S' + u32 option + u32 value  a SOL_NETLINK option (NETLINK_EXT_ACK,
+ *                                 NETLINK_CAP_ACK, NETLINK_GET_STRICT_CHK,
+ *                                 NETLINK_NO_ENOBUFS, NETLINK_ADD_MEMBERSHIP,
+ *                                 NETLINK_DROP_MEMBERSHIP). Answer 0 or -errno.
+ *   'G' + u32 groups              bind()'s legacy nl_groups mask. Answer 0 or -errno. */
 #pragma once
 
 #include <stddef.h>
@@ -18,12 +35,18 @@
 #define WIRE_REQUEST_MAX 65536u  /* longer requests are refused */
 #define WIRE_CHUNK 32768u        /* reply message size */
 
+/* The netlink channel's message types (first byte). */
+#define WIRE_NL_REQUEST 'R'
+#define WIRE_NL_SOCKOPT 'S'
+#define WIRE_NL_GROUPS 'G'
+
 typedef enum wire_verb {
         WIRE_REGISTER,
         WIRE_SHOW,
         WIRE_ADD,
         WIRE_DEL,
         WIRE_RELOAD,
+        WIRE_NETLINK,
         _WIRE_VERB_MAX,
 } wire_verb;
 
