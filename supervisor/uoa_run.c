@@ -235,6 +235,9 @@ int main(int argc, char **argv)
                 die("cannot install the seccomp filter: %s", strerror(-listener));
         hand_over(sock, listener, pw->pw_uid, pw->pw_name);
         drop_privileges(pw, groups, ngroups);
+        /* The shim talks to the same uoad (its rtnetlink proxy). */
+        if (setenv("UOA_SOCKET", path, 1) < 0)
+                die("out of memory");
         if (lib)
                 set_preload(lib);
         execvp(argv[cmd], argv + cmd);
