@@ -5,6 +5,7 @@ BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR  ?= $(PREFIX)/lib/uoa
 MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 B       ?= build
 
 CC      ?= cc
@@ -25,13 +26,16 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
               supervisor/notify_socket.c supervisor/notify_sockopt.c \
-              supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c
+              supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
+              netlink-proxy/relay.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c
-PRELOAD_SRC := libuoa-preload/preload.c
+PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
+               libuoa-preload/nl_sockopt.c
+NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
-LIB_OBJ := $(call obj,$(COMMON_SRC) $(POLICY_SRC))
+LIB_OBJ := $(call obj,$(COMMON_SRC) $(POLICY_SRC) $(NLPROXY_SRC))
 
 all: $(B)/uoad $(B)/uoa-run $(B)/uoamap $(B)/libuoa-preload.so
 
@@ -40,7 +44,7 @@ $(B)/obj/%.o: %.c $(wildcard */*.h)
 	$(CC) $(UOA_CFLAGS) $(SAN) -c -o $@ $<
 
 # The shim is loaded into arbitrary programs: never with a sanitizer runtime.
-$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c
+$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c libuoa-preload/preload.h common/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) -c -o $@ $<
 
@@ -68,7 +72,7 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion)
+	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) -lmnl
 
 $(B)/tests/uoa-probe: tests/integration/probe.c
 	@mkdir -p $(dir $@)
@@ -85,6 +89,12 @@ $(B)/tests/uoa-attack-static: tests/integration/attack.c
 $(B)/tests/uoa-echo: tests/integration/echo.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
+# The shim's test runs this client with the shim preloaded: never with a
+# sanitizer runtime (it must come first in the library list).
+$(B)/tests/uoa-nlclient: tests/integration/nlclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+$(B)/tests/test_preload: | $(B)/libuoa-preload.so $(B)/tests/uoa-nlclient
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 2; done
@@ -107,15 +117,17 @@ asan:
 # libFuzzer targets, one per parser of untrusted input, each run for a bounded time.
 FUZZ_SECONDS ?= 15
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(POLICY_SRC)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(POLICY_SRC) $(NLPROXY_SRC)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -o $@ $^
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -o $@ $^ -lmnl
 
 fuzz: $(FUZZ_TARGETS)
-	@set -e; for f in $(FUZZ_TARGETS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
-	  mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
-	      $(B)/fuzz/corpus-$$(basename $$f) tests/fuzz/seeds 2>&1 | tail -n 2; done
+	@set -e; for f in $(FUZZ_TARGETS); do n=$$(basename $$f); echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p $(B)/fuzz/corpus-$$n; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	       -artifact_prefix=$(B)/fuzz/$$n- $(B)/fuzz/corpus-$$n tests/fuzz/seeds >$(B)/fuzz/$$n.log 2>&1; then \
+	    tail -n 30 $(B)/fuzz/$$n.log; echo "fuzz: $$n failed (input saved under $(B)/fuzz/)"; exit 1; fi; \
+	  tail -n 1 $(B)/fuzz/$$n.log; done
 
 demo: all $(TEST_TOOLS)
 	bash tools/demo.sh $(B)
@@ -128,6 +140,12 @@ install: all
 	install -m 0755 $(B)/uoad $(B)/uoamap $(DESTDIR)$(SBINDIR)/
 	install -m 4755 $(B)/uoa-run $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/libuoa-preload.so $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	           $(DESTDIR)$(UNITDIR)
+	install -m 0644 docs/man/uoa-run.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/uoa.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/uoad.8 docs/man/uoamap.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/systemd/uoad.service >$(DESTDIR)$(UNITDIR)/uoad.service
 
 clean:
 	rm -rf build build-asan

@@ -1,11 +1,13 @@
 /* libuoa-preload/preload.c: the in-process shim uoa-run preloads into
  * supervised dynamic binaries. It never weakens security (a process without
  * it is held to the same rules by uoad) and never writes to the program's
- * stderr unless UOA_DEBUG is set. Today it explains refusals under
- * UOA_DEBUG; the rtnetlink fast paths live here too (see docs/). */
+ * stderr unless UOA_DEBUG is set. This file explains refusals under
+ * UOA_DEBUG and dispatches bind/connect; netlink.c, nl_io.c and
+ * nl_sockopt.c make rtnetlink sockets talk to uoad's proxy. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "libuoa-preload/preload.h"
+
 static int debug = -1;
 
-static int debug_enabled(void)
+bool uoa_debug_enabled(void)
 {
         if (debug < 0) {
                 const char *v = getenv("UOA_DEBUG");
@@ -23,6 +27,22 @@ static int debug_enabled(void)
                 debug = v && *v && strcmp(v, "0") != 0;
         }
         return debug;
+}
+
+/* dprintf, not stdio: the program's stderr buffering stays untouched. */
+void uoa_debug(const char *fmt, ...)
+{
+        char line[512];
+        va_list ap;
+        int saved = errno;
+
+        if (!uoa_debug_enabled())
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        dprintf(STDERR_FILENO, "uoa: %s\n", line);
+        errno = saved;
 }
 
 static const char *why(int e)
@@ -40,7 +60,7 @@ static void explain(const char *call, const struct sockaddr *sa, socklen_t len, 
         char addr[INET6_ADDRSTRLEN] = "?";
         unsigned port = 0;
 
-        if (!debug_enabled() || !why(e) || !sa)
+        if (!uoa_debug_enabled() || !why(e) || !sa)
                 return;
         if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
                 inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, addr, sizeof(addr));
@@ -50,17 +70,23 @@ static void explain(const char *call, const struct sockaddr *sa, socklen_t len, 
                 port = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
         } else
                 return;
-        /* dprintf, not stdio: the program's stderr buffering stays untouched. */
-        dprintf(STDERR_FILENO, "uoa: %s(%s port %u): %s: %s (uoamap show lists them)\n", call, addr, port,
-                strerrorname_np(e), why(e));
+        uoa_debug("%s(%s port %u): %s: %s (uoamap show lists them)", call, addr, port, strerrorname_np(e), why(e));
 }
 
 /* Direct system calls: the same path a static binary takes, so the shim
- * changes nothing about what uoad sees. */
+ * changes nothing about what uoad sees. A proxied netlink socket is answered
+ * here instead (its fd is a unix socket the kernel would bind as one). */
 int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
-        long r = syscall(SYS_bind, fd, sa, len);
+        nlsock *s = NL_GET(fd);
+        long r;
 
+        if (s) {
+                r = nl_bind(s, sa, len);
+                nl_put(s);
+                return nl_ret((int) r);
+        }
+        r = syscall(SYS_bind, fd, sa, len);
         if (r < 0) {
                 int e = errno;
 
@@ -72,8 +98,15 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-        long r = syscall(SYS_connect, fd, sa, len);
+        nlsock *s = NL_GET(fd);
+        long r;
 
+        if (s) {
+                r = nl_connect(s, sa, len);
+                nl_put(s);
+                return nl_ret((int) r);
+        }
+        r = syscall(SYS_connect, fd, sa, len);
         if (r < 0) {
                 int e = errno;
 

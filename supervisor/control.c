@@ -144,8 +144,10 @@ static void conn_free(uoad *d, conn *c)
                 conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        if (c->fd >= 0) {
+                epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+        }
         free(c->out);
         free(c);
         d->n_conns--;
@@ -230,6 +232,22 @@ static void control_edit(uoad *d, conn *c, const wire_request *req)
         conn_reply(c, 0, "", NULL);
 }
 
+/* "netlink": the connection leaves us for the relay, which keeps it open. */
+static void control_netlink(uoad *d, conn *c)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        int r;
+
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+        r = relay_client_add(d, c->fd, c->cred.uid);
+        if (r == 0) {
+                c->fd = -1; /* conn_free() after the dispatch leaves it alone */
+                return;
+        }
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, c->fd, &ev);
+        conn_reply(c, r, r == -ENOENT ? "has no slice in the policy" : "netlink proxy unavailable", NULL);
+}
+
 static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
 {
         wire_request req;
@@ -240,6 +258,8 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
         r = wire_request_parse(buf, len, &req);
         if (r < 0)
                 return conn_reply(c, r, "malformed request", NULL);
+        if (req.verb == WIRE_NETLINK)
+                return control_netlink(d, c);
         if (req.verb == WIRE_REGISTER)
                 return control_register(d, c, &req);
         if (req.verb == WIRE_SHOW) {
@@ -345,6 +365,8 @@ static void conn_event(uoad *d, conn *c, uint32_t events)
                         conn_reply(c, -E2BIG, "request too long", NULL);
                 else
                         control_dispatch(d, c, buf, (size_t) n);
+                if (c->fd < 0)
+                        return conn_free(d, c); /* handed to the relay */
         } else if (events & (EPOLLHUP | EPOLLERR))
                 return conn_free(d, c);
         if (!c->out || conn_flush(c))

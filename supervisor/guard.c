@@ -273,6 +273,67 @@ static int throw_parse(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
+/* Every route of one table, as messages ready to be sent back as deletes
+ * (collected first: a dump must end before the socket sends anything). */
+typedef struct route_msgs {
+        uint32_t table;
+        char *buf;
+        size_t len, cap;
+} route_msgs;
+
+static int route_collect(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[RTA_MAX + 1] = {};
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        route_msgs *rm = data;
+        uint32_t table;
+
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) || mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb) < 0)
+                return MNL_CB_OK;
+        table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
+                                                                               : rtm->rtm_table;
+        if (table != rm->table)
+                return MNL_CB_OK;
+        if (rm->len + NLMSG_ALIGN(nlh->nlmsg_len) > rm->cap) {
+                size_t cap = 2 * (rm->cap + nlh->nlmsg_len);
+                char *b = realloc(rm->buf, cap);
+
+                if (!b)
+                        return MNL_CB_ERROR;
+                rm->buf = b;
+                rm->cap = cap;
+        }
+        memcpy(rm->buf + rm->len, nlh, nlh->nlmsg_len);
+        rm->len += NLMSG_ALIGN(nlh->nlmsg_len);
+        return MNL_CB_OK;
+}
+
+/* Empty a slice table uoad no longer serves (its throw route included): the
+ * routes a slice made live and die with its place in the policy. */
+static int table_flush(int fd, int family, uint32_t table)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        route_msgs rm = { .table = table };
+        int r;
+
+        nlh->nlmsg_type = RTM_GETROUTE;
+        ((struct rtmsg *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family = (uint8_t) family;
+        r = rtnl_dump(fd, nlh, route_collect, &rm);
+        for (size_t off = 0; r == 0 && off < rm.len;) {
+                struct nlmsghdr *m = (struct nlmsghdr *) (rm.buf + off);
+
+                off += NLMSG_ALIGN(m->nlmsg_len);
+                m->nlmsg_type = RTM_DELROUTE;
+                m->nlmsg_flags = 0;
+                r = rtnl_talk(fd, m);
+                if (r == -ESRCH || r == -ENOENT)
+                        r = 0; /* gone already (e.g. with its interface) */
+        }
+        free(rm.buf);
+        return r;
+}
+
 static bool table_wanted(const policy *p, uint32_t table)
 {
         for (size_t i = 0; p && i < policy_slice_count(p); i++)
@@ -281,7 +342,8 @@ static bool table_wanted(const policy *p, uint32_t table)
         return false;
 }
 
-/* Create the throw route in every wanted table; remove ours elsewhere. */
+/* Create the throw route in every wanted table; empty the tables that carry
+ * our throw route but are no longer any slice's. */
 static int tables_sync(int fd, int family, const policy *p)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -301,7 +363,7 @@ static int tables_sync(int fd, int family, const policy *p)
                 r = rtnl_dump(fd, nlh, throw_parse, &ts);
         for (size_t i = 0; r == 0 && i < ts.n; i++)
                 if (!table_wanted(p, ts.tables[i]))
-                        r = throw_send(fd, RTM_DELROUTE, family, ts.tables[i]);
+                        r = table_flush(fd, family, ts.tables[i]);
         free(ts.tables);
         return r;
 }

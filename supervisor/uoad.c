@@ -141,9 +141,12 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                         return 0;
                         } else if (*(watch_kind *) w == WATCH_LISTENER)
                                 notify_listener_event(d, w, evs[i].events);
+                        else if (*(watch_kind *) w >= WATCH_NL_CTL)
+                                relay_event(d, w, evs[i].events);
                         else
                                 control_event(d, w, evs[i].events, now);
                 }
+                relay_reap();
                 control_sweep(d, now);
         }
 }
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
         /* Stop serving first: from here trapped calls fail (closed listeners
          * answer ENOSYS), then take the guard away. */
         control_close(&d);
+        relay_shutdown(&d);
         notify_shutdown(&d);
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");

@@ -10,7 +10,15 @@
 #include "policy/policy.h"
 
 /* What an epoll event's data.ptr points at; the first member of each owner. */
-typedef enum watch_kind { WATCH_CONTROL, WATCH_CONN, WATCH_LISTENER, WATCH_SIGNAL } watch_kind;
+typedef enum watch_kind {
+        WATCH_CONTROL,
+        WATCH_CONN,
+        WATCH_LISTENER,
+        WATCH_SIGNAL,
+        WATCH_NL_CTL,    /* netlink-proxy/relay.c: a client's control connection */
+        WATCH_NL_DATA,   /* ... its data socket */
+        WATCH_NL_KERNEL, /* ... our kernel socket for it */
+} watch_kind;
 
 typedef struct uoad {
         policy *policy;
@@ -95,6 +103,12 @@ int guard_remove(uoad *d);
 /* control.c: make p the served policy: guard first, then swap; on failure
  * the old policy and its guard stay and p is freed. */
 int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen);
+
+/* netlink-proxy/relay.c: the rtnetlink proxy for slices' netlink sockets. */
+int relay_client_add(uoad *d, int ctl_fd, uid_t uid);
+void relay_event(uoad *d, void *watch, uint32_t events);
+void relay_shutdown(uoad *d);
+void relay_reap(void); /* after each epoll batch */
 
 /* route_lookup.c */
 int route_lookup_open(void);

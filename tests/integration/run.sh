@@ -286,6 +286,122 @@ attack_checks() {
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
+# ---- route isolation (DESIGN §4 routes row) -------------------------------------
+ip_as() { # USER ARGS...: unmodified ip under uoa-run as USER
+        local user=$1
+        shift
+        uoat_slice_run "$user" ip "$@"
+}
+
+has() { [[ $OUT == *"$1"* ]]; }
+
+route_check() { # NAME CONDITION-RESULT
+        uoat_check "$TAG $1" "$2" "${3:-as described}" "$(uoat_got) stderr '$ERR'"
+}
+
+route_writes() {
+        ip_as "$UA" route add 192.0.2.0/24 via 10.77.0.2
+        route_check "ip route add in the slice's table" "$RC"
+        uoat_host ip route show table 100
+        route_check "root sees it in table 100" "$(has 192.0.2.0/24; echo $?)"
+        uoat_host ip route show table main
+        route_check "root's main table does not have it" "$(! has 192.0.2.0/24; echo $?)"
+        ip_as "$UA" route show
+        route_check "the slice sees its table as main" \
+                "$(has "192.0.2.0/24 via 10.77.0.2" && ! has throw && ! has "10.77.0.0/24"; echo $?)"
+        ip_as "$UA" -json route show
+        route_check "ip -json route parses and lists the route" \
+                "$(python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if any(x.get("dst")=="192.0.2.0/24" for x in r) else 1)' <<<"$OUT"; echo $?)"
+        ip_as "$UA" route replace 192.0.2.0/24 via 10.77.0.1
+        route_check "ip route replace" "$RC"
+        uoat_host ip route show table 100
+        route_check "root sees the replaced route, once" \
+                "$(has "192.0.2.0/24 via 10.77.0.1" && [ "$(grep -c 192.0.2.0 <<<"$OUT")" = 1 ]; echo $?)"
+        ip_as "$UA" route replace 192.0.2.0/24 via 10.77.0.2
+        route_check "ip route replace back" "$RC"
+        ip_as "$UA" route get 192.0.2.1
+        route_check "ip route get resolves through the slice's table, source its own" \
+                "$(has "via 10.77.0.2" && has "src 10.77.0.11"; echo $?)"
+        ip_as "$UA" -6 route add 2001:db8:5::/64 via fd77::2
+        route_check "ip -6 route add" "$RC"
+        uoat_host ip -6 route show table 100
+        route_check "root sees the IPv6 route in table 100" "$(has 2001:db8:5::/64; echo $?)"
+        ip_as "$UA" -6 route show
+        route_check "ip -6 route show lists it" "$(has 2001:db8:5::/64; echo $?)"
+        ip_as "$UA" route del 192.0.2.0/24
+        route_check "ip route del" "$RC"
+        ip_as "$UA" route add 198.18.1.0/24 via 10.77.0.2
+        ip_as "$UA" route add 198.18.2.0/24 via 10.77.0.2
+        ip_as "$UA" route flush root 198.18.0.0/16
+        uoat_host ip route show table 100
+        route_check "ip route flush removes the slice's routes, uoad's throw route stays" \
+                "$(! has 198.18. && ! has 192.0.2.0 && has throw; echo $?)"
+        ip_as "$UA" -6 route flush table main
+        uoat_host ip -6 route show table 100
+        route_check "ip -6 route flush table main" "$(! has 2001:db8:5::; echo $?)"
+}
+
+route_refusals() {
+        ip_as "$UA" route add 198.51.100.0/24 via 10.77.0.2 table 200
+        route_check "another table is refused with a uoa: message" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*table* ]]; echo $?)"
+        ip_as "$UA" route add 198.51.100.0/24 via 10.77.0.2 src 10.77.0.12
+        route_check "another slice's source is refused with a uoa: message" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
+        ip_as "$UB" route add 198.51.100.0/24 dev lo
+        route_check "an interface not the slice's is refused" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*lo* ]]; echo $?)"
+        ip_as "$UB" route add 198.51.100.0/24 dev veth0
+        route_check "its own interface is accepted" "$RC"
+        uoat_host ip route show table 200
+        route_check "root sees B's route in table 200 only" "$(has 198.51.100.0/24; echo $?)"
+        ip_as "$UA" rule add from all lookup 100
+        route_check "ip rule add refused" "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
+        ip_as "$UA" addr add 10.77.0.99/24 dev veth0
+        route_check "ip addr add refused" "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
+        ip_as "$UA" link set veth0 down
+        route_check "ip link set refused" "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
+        ip_as "$US1" route show
+        route_check "a slice without a table reads main" "$(has "10.77.0.0/24"; echo $?)"
+        ip_as "$US1" route add 198.51.100.0/24 dev veth0
+        route_check "a slice without a table cannot change it" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
+        uoat_host ip route show table main
+        route_check "the host's main table is untouched" "$(! has 198.51.100 && ! has 192.0.2; echo $?)"
+}
+
+route_monitor() {
+        local mpid
+        uoat_slice_argv "$UA" ip monitor route
+        timeout -k 1 3 "${UOAT_CMD[@]}" >"$T/mon.out" 2>&1 </dev/null &
+        mpid=$!
+        UOAT_PIDS+=("$mpid")
+        sleep 0.8
+        ip -n "$H" route add 203.0.113.0/24 via 10.77.0.2 table main
+        ip_as "$UA" route add 198.19.0.0/24 via 10.77.0.2
+        wait "$mpid"
+        ip -n "$H" route del 203.0.113.0/24 table main
+        ip_as "$UA" route del 198.19.0.0/24
+        OUT=$(cat "$T/mon.out") ERR="" RC=0
+        route_check "ip monitor route shows the slice's change, not the host's" \
+                "$(has 198.19.0.0/24 && ! has 203.0.113; echo $?)"
+}
+
+route_checks() {
+        local way
+        for way in root user; do
+                UOAT_WAY=$way UOAT_VARIANT=preload TAG="[routes/$way]"
+                echo "# routes: unmodified ip, $way"
+                route_writes
+                route_refusals
+                ip_as "$UB" route del 198.51.100.0/24 dev veth0
+        done
+        route_monitor
+        uoat_slice_run "$UA" getent ahosts localhost
+        route_check "getaddrinfo (getent ahosts) works under supervision" "$([ "$RC" = 0 ] && has 127.0.0.1; echo $?)"
+        UOAT_WAY=root UOAT_VARIANT=preload TAG=""
+}
+
 # ---- launcher behaviour ----------------------------------------------------------
 expect_refusal() { # NAME STDERR-REGEX
         local st=0
@@ -524,6 +640,7 @@ main() {
                 uoat_pass "uoad starts and creates its socket"
                 socket_checks
                 attack_checks
+                route_checks
                 launcher_checks
                 uoamap_checks
                 shutdown_checks

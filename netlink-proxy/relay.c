@@ -1,0 +1,388 @@
+/* netlink-proxy/relay.c: uoad's rtnetlink relay. Each proxied netlink
+ * socket of a slice process is a client with three fds: the control
+ * connection (requests, answered in order), the data socket (our end of the
+ * pair whose other end the process reads like a netlink socket), and a
+ * NETLINK_ROUTE socket of ours that executes sanitized requests with uoad's
+ * privilege. Everything is non-blocking and driven by the epoll loop: a
+ * client that does not read its replies stalls only itself. */
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/wire.h"
+#include "netlink-proxy/nlproxy.h"
+#include "supervisor/uoad.h"
+
+#define NLCLIENT_PER_UID_MAX 64 /* proxied netlink sockets one slice may hold */
+#define KERNEL_BATCHES_PER_EVENT 8 /* dump batches relayed before yielding */
+#define DGRAM_MAX 65536u
+#define _aligned_ __attribute__((aligned(8))) /* netlink headers are read in place */
+
+typedef struct nlclient nlclient;
+
+typedef struct nlwatch {
+        watch_kind kind; /* WATCH_NL_CTL, WATCH_NL_DATA, WATCH_NL_KERNEL */
+        nlclient *c;
+} nlwatch;
+
+struct nlclient {
+        nlwatch ctl_w, data_w, kern_w;
+        int ctl_fd, data_fd, kern_fd;
+        uid_t uid;
+        uint32_t portid, kern_portid;
+        bool ext_ack, cap_ack;
+        /* One datagram the data socket would not take yet; while it waits
+         * we stop reading the kernel socket (backpressure). */
+        char *pending;
+        size_t pending_len;
+        bool dead; /* closed; freed by relay_reap() after this epoll batch */
+        nlclient *prev, *next;
+};
+
+static nlclient *clients;
+/* A client has three fds, so one epoll batch can hold several events for a
+ * client the first of them closed: it is freed only after the batch. */
+static nlclient *graveyard;
+static uint32_t next_portid = 0x75610000; /* "ua": unique per client, never 0 */
+
+static size_t clients_of_uid(uid_t uid)
+{
+        size_t n = 0;
+
+        for (nlclient *c = clients; c; c = c->next)
+                n += c->uid == uid;
+        return n;
+}
+
+static int ifname_of(int ifindex, char *name, void *userdata)
+{
+        (void) userdata;
+        return if_indextoname((unsigned) ifindex, name) ? 0 : -ENODEV;
+}
+
+/* The slice as it is now: the policy may have changed since the client came. */
+static nl_view view_of(const uoad *d, const nlclient *c)
+{
+        static const policy_slice none;
+        const policy_slice *s = policy_slice_find(d->policy, c->uid);
+
+        if (!s)
+                s = &none;
+        return (nl_view) { .slice = s, .table = s->table ? s->table : RT_TABLE_MAIN, .may_write = s->table != 0,
+                           .uid = c->uid, .ifname_of = ifname_of };
+}
+
+static void epoll_set(const uoad *d, int fd, nlwatch *w, uint32_t events)
+{
+        struct epoll_event ev = { .events = events, .data.ptr = w };
+
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void client_free(uoad *d, nlclient *c)
+{
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->ctl_fd, NULL);
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->data_fd, NULL);
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->kern_fd, NULL);
+        close(c->ctl_fd);
+        close(c->data_fd);
+        close(c->kern_fd);
+        free(c->pending);
+        c->pending = NULL;
+        c->dead = true;
+        c->next = graveyard;
+        graveyard = c;
+}
+
+void relay_reap(void)
+{
+        while (graveyard) {
+                nlclient *c = graveyard;
+
+                graveyard = c->next;
+                free(c);
+        }
+}
+
+/* Queue one datagram for the client. Returns false if it had to be kept
+ * pending (the client is not reading); the kernel socket then waits. */
+static bool client_deliver(uoad *d, nlclient *c, const void *buf, size_t len)
+{
+        if (!c->pending && send(c->data_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) len)
+                return true;
+        if (!c->pending) {
+                c->pending = malloc(len);
+                if (!c->pending)
+                        return true; /* dropped, as a kernel socket drops on ENOBUFS */
+                memcpy(c->pending, buf, len);
+                c->pending_len = len;
+        }
+        epoll_set(d, c->kern_fd, &c->kern_w, 0);
+        epoll_set(d, c->data_fd, &c->data_w, EPOLLOUT);
+        return false;
+}
+
+/* Relay what the kernel has for this client, a bounded number of batches
+ * (a dump continues on the next event: the socket stays readable). */
+static void client_drain_kernel(uoad *d, nlclient *c, unsigned max_batches)
+{
+        static char in[DGRAM_MAX] _aligned_, out[DGRAM_MAX] _aligned_;
+        nl_view v = view_of(d, c);
+
+        for (unsigned i = 0; i < max_batches && !c->pending; i++) {
+                ssize_t n = recv(c->kern_fd, in, sizeof(in), MSG_DONTWAIT);
+                size_t m;
+
+                if (n < 0) {
+                        if (errno == ENOBUFS)
+                                log_warn("slice %u: netlink notifications overran; some were lost", c->uid);
+                        return;
+                }
+                m = nlrw_datagram(&v, c->kern_portid, c->portid, in, (size_t) n, out, sizeof(out));
+                if (m > 0 && !client_deliver(d, c, out, m))
+                        return;
+        }
+}
+
+/* Execute one datagram of requests. Refusals are answered in the kernel's
+ * format; what passes is sent to our kernel socket, which answers at once
+ * (the kernel processes rtnetlink requests inside sendmsg). */
+static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
+{
+        static char out[NLPROXY_REQUEST_MAX + 512] _aligned_, reply[NLPROXY_REQUEST_MAX + 512] _aligned_;
+        nl_view v = view_of(d, c);
+        size_t off = 0;
+
+        /* Not mnl_nlmsg_ok()/next(): libmnl 1.0.4 compares (int) nlmsg_len,
+         * and a length near 2^32 would make its walk loop forever. */
+        while (len - off >= NLMSG_HDRLEN) {
+                const struct nlmsghdr *nlh = (const struct nlmsghdr *) (buf + off);
+                nlsan_verdict vd;
+                size_t m = 0;
+
+                if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len - off)
+                        break;
+                if (nlsan_request(&v, nlh, len - off, (struct nlmsghdr *) out, sizeof(out), &vd) == 0) {
+                        if (vd.action == NLSAN_FORWARD) {
+                                if (send(c->kern_fd, out, ((struct nlmsghdr *) out)->nlmsg_len, 0) < 0)
+                                        m = nlsan_error_build(nlh, negative_errno(), NULL, c->cap_ack,
+                                                              false, c->portid, reply, sizeof(reply));
+                        } else if (vd.action == NLSAN_EMPTY_DUMP)
+                                m = nlsan_done_build(nlh, c->portid, reply, sizeof(reply));
+                        else {
+                                m = nlsan_error_build(nlh, vd.error, vd.msg, c->cap_ack, c->ext_ack, c->portid,
+                                                      reply, sizeof(reply));
+                                log_info("slice %u: netlink request type %u refused: %s", c->uid,
+                                         nlh->nlmsg_type, vd.msg);
+                        }
+                        if (m > 0)
+                                client_deliver(d, c, reply, m);
+                }
+                off += NLMSG_ALIGN(nlh->nlmsg_len) < len - off ? NLMSG_ALIGN(nlh->nlmsg_len) : len - off;
+        }
+        client_drain_kernel(d, c, KERNEL_BATCHES_PER_EVENT);
+}
+
+/* SOL_NETLINK options: applied to our kernel socket (so its acks take the
+ * client's format and it joins the client's groups). Joining rtnetlink
+ * groups needs no privilege: the kernel lets any user listen. */
+static int client_sockopt(nlclient *c, uint32_t opt, uint32_t value)
+{
+        int v = (int) value;
+
+        switch (opt) {
+        case NETLINK_EXT_ACK: c->ext_ack = v != 0; break;
+        case NETLINK_CAP_ACK: c->cap_ack = v != 0; break;
+        case NETLINK_GET_STRICT_CHK:
+        case NETLINK_NO_ENOBUFS:
+        case NETLINK_ADD_MEMBERSHIP:
+        case NETLINK_DROP_MEMBERSHIP: break;
+        default: return -ENOPROTOOPT;
+        }
+        return setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0 ? negative_errno() : 0;
+}
+
+static int client_groups(nlclient *c, uint32_t groups)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = c->kern_portid, .nl_groups = groups };
+
+        return bind(c->kern_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : 0;
+}
+
+static void client_control(uoad *d, nlclient *c)
+{
+        /* Received 3 bytes in, so the netlink data after the type byte
+         * starts 4-aligned. */
+        static char raw[NLPROXY_REQUEST_MAX + 16] _aligned_;
+        char *buf = raw + 3;
+        int32_t answer = -EINVAL;
+        uint32_t a, b;
+        ssize_t n;
+
+        n = recv(c->ctl_fd, buf, sizeof(raw) - 3, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0)
+                return client_free(d, c);
+        if ((size_t) n > sizeof(raw) - 3)
+                answer = -EMSGSIZE;
+        else if (buf[0] == WIRE_NL_REQUEST) {
+                client_request(d, c, buf + 1, (size_t) n - 1);
+                answer = (int32_t) (n - 1);
+        } else if (buf[0] == WIRE_NL_SOCKOPT && n == 9) {
+                memcpy(&a, buf + 1, 4);
+                memcpy(&b, buf + 5, 4);
+                answer = client_sockopt(c, a, b);
+        } else if (buf[0] == WIRE_NL_GROUPS && n == 5) {
+                memcpy(&a, buf + 1, 4);
+                answer = client_groups(c, a);
+        }
+        /* A client that does not read its answers costs only itself. */
+        if (send(c->ctl_fd, &answer, sizeof(answer), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+                client_free(d, c);
+}
+
+void relay_event(uoad *d, void *watch, uint32_t events)
+{
+        nlwatch *w = watch;
+        nlclient *c = w->c;
+        static char buf[NLPROXY_REQUEST_MAX] _aligned_;
+        ssize_t n;
+
+        if (c->dead)
+                return;
+        if (w->kind == WATCH_NL_CTL) {
+                if (events & EPOLLIN)
+                        return client_control(d, c);
+                return client_free(d, c);
+        }
+        if (w->kind == WATCH_NL_KERNEL)
+                return client_drain_kernel(d, c, KERNEL_BATCHES_PER_EVENT);
+        if (events & (EPOLLHUP | EPOLLERR))
+                return client_free(d, c);
+        if ((events & EPOLLOUT) && c->pending) {
+                if (send(c->data_fd, c->pending, c->pending_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                        return;
+                free(c->pending);
+                c->pending = NULL;
+                epoll_set(d, c->data_fd, &c->data_w, EPOLLIN);
+                epoll_set(d, c->kern_fd, &c->kern_w, EPOLLIN);
+        }
+        if (events & EPOLLIN) {
+                /* A request written straight on the data socket (write()):
+                 * executed like one on the control connection, unanswered. */
+                n = recv(c->data_fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n > 0)
+                        client_request(d, c, buf, (size_t) n);
+                else if (n == 0)
+                        client_free(d, c);
+        }
+}
+
+static int kernel_socket_open(uint32_t *ret_portid)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        socklen_t len = sizeof(sa);
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+        if (fd < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
+                int r = negative_errno();
+
+                close(fd);
+                return r;
+        }
+        *ret_portid = sa.nl_pid;
+        return fd;
+}
+
+static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+        *w = (nlwatch) { .kind = kind, .c = c };
+        return epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? negative_errno() : 0;
+}
+
+/* Send "ok PORTID\n" with the client's end of the data socket. */
+static int send_data_fd(int ctl_fd, uint32_t portid, int fd)
+{
+        char text[32], cbuf[CMSG_SPACE(sizeof(int))] = {};
+        struct iovec iov = { .iov_base = text };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        iov.iov_len = (size_t) snprintf(text, sizeof(text), "ok %u\n", portid);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(ctl_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+}
+
+/* The "netlink" request: the connection ctl_fd (now ours) becomes a client.
+ * Why giving a slice this channel is safe: every request is sanitized
+ * against the slice's policy before our privileged socket sees it, and
+ * every reply is filtered to the slice's table. Returns 0, or -errno with
+ * ctl_fd still the caller's. */
+int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
+{
+        _cleanup_close_ int kern = -1, mine = -1, theirs = -1;
+        int pair[2], r;
+        nlclient *c;
+
+        if (!policy_slice_find(d->policy, uid))
+                return -ENOENT;
+        if (clients_of_uid(uid) >= NLCLIENT_PER_UID_MAX)
+                return -EMFILE;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
+                return negative_errno();
+        mine = pair[0];
+        theirs = pair[1];
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        kern = kernel_socket_open(&c->kern_portid);
+        r = kern < 0 ? kern : send_data_fd(ctl_fd, next_portid, theirs);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        c->ctl_fd = ctl_fd;
+        c->data_fd = TAKE_FD(mine);
+        c->kern_fd = TAKE_FD(kern);
+        c->uid = uid;
+        c->portid = next_portid++;
+        watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
+        watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
+        watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
+        c->next = clients;
+        if (clients)
+                clients->prev = c;
+        clients = c;
+        return 0;
+}
+
+void relay_shutdown(uoad *d)
+{
+        while (clients)
+                client_free(d, clients);
+        relay_reap();
+}
