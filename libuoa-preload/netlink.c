@@ -84,6 +84,7 @@ void nl_put(nlsock *s)
         if (fd_is(s->ctl, s->ctl_dev, s->ctl_ino))
                 syscall(SYS_close, s->ctl);
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->state);
         free(s);
 }
 
@@ -316,6 +317,7 @@ static nlsock *nlsock_new(int ctl, int data, uint32_t portid, int type)
         if (!s)
                 return NULL;
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->state, NULL);
         atomic_init(&s->refs, 1);
         s->ctl = ctl;
         s->data_dev = dst.st_dev;

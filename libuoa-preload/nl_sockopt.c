@@ -52,19 +52,19 @@ int nl_bind(nlsock *s, const struct sockaddr *sa, socklen_t len)
         if (nl.nl_family != AF_NETLINK)
                 return -EINVAL;
         /* nl_pid is not ours to choose: the socket is uoad's port id. */
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->state);
         groups = s->groups[0];
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->state);
         if (!nl.nl_groups && !groups)
                 return 0;
         r = opt_send(s, WIRE_NL_GROUPS, &nl.nl_groups, 1);
         if (r < 0)
                 return r;
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->state);
         /* bind() sets groups 1-32, as nlk->groups[0]'s low word. */
         s->groups[0] = nl.nl_groups;
         s->groups_alloc |= nl.nl_groups != 0;
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->state);
         return 0;
 }
 
@@ -98,10 +98,10 @@ int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 
         if (!s)
                 return REAL(getsockname)(fd, sa, len);
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->state);
         nl.nl_pid = s->portid;
         nl.nl_groups = s->groups[0];
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->state);
         nl_put(s);
         return nl_ret(name_out(&nl, sa, len));
 }
@@ -121,7 +121,7 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 static void option_record(nlsock *s, int opt, uint32_t val)
 {
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->state);
         switch (opt) {
         case NETLINK_ADD_MEMBERSHIP:
         case NETLINK_DROP_MEMBERSHIP:
@@ -141,7 +141,7 @@ static void option_record(nlsock *s, int opt, uint32_t val)
                 else
                         s->options &= ~(1u << opt);
         }
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->state);
 }
 
 /* netlink_setsockopt(): an optlen shorter than an int means 0. */
@@ -251,14 +251,14 @@ static int netlink_getopt(nlsock *s, int opt, void *optval, socklen_t *optlen)
         case NETLINK_GET_STRICT_CHK:
                 if (*optlen < sizeof(int))
                         return -EINVAL;
-                pthread_mutex_lock(&s->lock);
+                pthread_mutex_lock(&s->state);
                 r = int_out(!!(s->options & (1u << opt)), optval, optlen);
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->state);
                 return r;
         case NETLINK_LIST_MEMBERSHIPS:
-                pthread_mutex_lock(&s->lock);
+                pthread_mutex_lock(&s->state);
                 r = memberships_out(s, optval, optlen);
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->state);
                 return r;
         default:
                 return -ENOPROTOOPT;

@@ -22,6 +22,7 @@
 
 typedef struct nlsock {
         pthread_mutex_t lock;   /* one control request and its answer at a time */
+        pthread_mutex_t state;  /* options and groups (never held across a call) */
         atomic_int refs;        /* the table's reference + one per call in progress */
         int ctl;                /* the control connection to uoad (CLOEXEC, hidden) */
         dev_t data_dev, ctl_dev; /* what the fds were when we made them: an fd */

@@ -589,6 +589,8 @@ static int dispatch(const nl_view *v, const struct nlmsghdr *in, struct nlmsghdr
                 return read_only(in, sizeof(struct ndmsg), out, cap, vd);
         case RTM_GETNETCONF:
                 return read_only(in, sizeof(struct netconfmsg), out, cap, vd);
+        case RTM_GETNSID: /* ip monitor asks; the kernel answers any user */
+                return read_only(in, sizeof(struct rtgenmsg), out, cap, vd);
         case RTM_GETRULE:
                 if (dump) {
                         *vd = (nlsan_verdict){ .action = NLSAN_EMPTY_DUMP };

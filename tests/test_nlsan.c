@@ -1151,3 +1151,13 @@ Test(route, echoed_cacheinfo_is_accepted_and_stripped)
         cr_assert_eq(p.count[RTA_CACHEINFO], 0);
         cr_assert_eq(p.count[RTA_TABLE], 1);
 }
+
+/* ip monitor probes network namespace ids first; any user may read them. */
+Test(types, nsid_lookup_is_forwarded)
+{
+        struct nlmsghdr *req = msg_start(req_buf, RTM_GETNSID, NLM_F_DUMP);
+        struct rtgenmsg *g = mnl_nlmsg_put_extra_header(req, sizeof(*g));
+
+        g->rtgen_family = AF_UNSPEC;
+        forward(&V, req);
+}

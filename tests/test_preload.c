@@ -290,6 +290,9 @@ Test(preload, netlink_socket_behaves_like_the_kernels_through_uoad, .timeout = T
         /* The iovecs arrive as one datagram; a refused sendto never leaves. */
         cr_assert(fake_saw(&f, 'R', 77, NLMSG_LENGTH(sizeof(struct ifinfomsg))), "the sendmsg request, flattened");
         cr_assert(fake_saw(&f, 'R', 78, NLMSG_LENGTH(sizeof(struct ifinfomsg))), "the send request");
+        cr_assert(fake_saw(&f, 'R', 91, NLMSG_LENGTH(sizeof(struct ifinfomsg))), "sendmmsg's second request");
+        cr_assert(fake_saw(&f, 'R', 79, 8192), "a request larger than the shim's stack buffer, whole");
+        cr_assert(!fake_saw(&f, 'R', 80, 65537), "a request too large for uoad never leaves");
         for (int i = 0; i < f.nrec; i++)
                 cr_assert_neq(f.rec[i].type, '?', "malformed control message %#x of %u bytes", f.rec[i].a,
                               f.rec[i].b);

@@ -202,9 +202,14 @@ static void check_recvmmsg(int fd)
         struct mmsghdr vec[3];
         int r;
 
-        CHECK(send(fd, &req, n, 0) == (ssize_t) n, "send 1");
-        req.nh.nlmsg_seq = 91;
-        CHECK(send(fd, &req, n, 0) == (ssize_t) n, "send 2");
+        link_req req2 = req;
+        struct iovec siov[2] = { { &req, n }, { &req2, n } };
+        struct mmsghdr svec[2] = { { .msg_hdr = { .msg_iov = &siov[0], .msg_iovlen = 1 } },
+                                   { .msg_hdr = { .msg_iov = &siov[1], .msg_iovlen = 1 } } };
+
+        req2.nh.nlmsg_seq = 91;
+        r = sendmmsg(fd, svec, 2, 0);
+        CHECK(r == 2 && svec[0].msg_len == n && svec[1].msg_len == n, "sendmmsg %d", r);
         memset(vec, 0, sizeof(vec));
         for (int i = 0; i < 3; i++) {
                 iov[i] = (struct iovec) { bufs[i], sizeof(bufs[i]) };
@@ -217,6 +222,26 @@ static void check_recvmmsg(int fd)
                 CHECK(vec[i].msg_hdr.msg_namelen == 12 && from[i].nl_family == AF_NETLINK &&
                               ((struct nlmsghdr *) bufs[i])->nlmsg_seq == 90u + (unsigned) i,
                       "message %d", i);
+}
+
+/* A request bigger than the shim's stack buffer arrives whole; one bigger
+ * than uoad reads (64 KiB) is refused before it is cut. */
+static void check_sizes(int fd)
+{
+        static char big[65536 + 1];
+        struct nlmsghdr *nh = (struct nlmsghdr *) big;
+        struct iovec iov[3] = { { big, 100 }, { big + 100, 5000 }, { big + 5100, 8192 - 5100 } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+        ssize_t r;
+
+        *nh = (struct nlmsghdr) { .nlmsg_len = 8192, .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST,
+                                  .nlmsg_seq = 79 };
+        r = sendmsg(fd, &mh, 0);
+        CHECK(r == 8192, "8 KiB request: %zd", r);
+        nh->nlmsg_len = sizeof(big);
+        nh->nlmsg_seq = 80;
+        errno = 0;
+        CHECK(send(fd, big, sizeof(big), 0) < 0 && errno == EMSGSIZE, "64 KiB + 1 request");
 }
 
 static int scenario_proxied(void)
@@ -233,6 +258,7 @@ static int scenario_proxied(void)
         check_request_and_ack(fd);
         check_recvfrom(fd);
         check_recvmmsg(fd);
+        check_sizes(fd);
         CHECK(close(fd) == 0, "close");
         return 0;
 }
