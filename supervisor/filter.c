@@ -9,6 +9,8 @@
  *   socket(AF_INET or AF_INET6, SOCK_RAW)   uoad creates raw sockets for
  *       slices granted `raw`; socket(AF_PACKET) is EPERM for everyone.
  *   setsockopt of the interface-choosing options (SO_BINDTODEVICE, ...)
+ *   capset               answered "done" by uoad, changing nothing (virtual
+ *       capabilities: FRR's daemons exit if raising theirs fails).
  *   io_uring_*           EPERM: io_uring's operations bypass seccomp.
  *   other architectures, x32   kill the process (libseccomp's bad-arch
  *       action; its x86_64 filter also sends x32 numbers there), so i386
@@ -62,8 +64,8 @@ static int filter_socket_rules(scmp_filter_ctx ctx)
 
 static int filter_rules(scmp_filter_ctx ctx)
 {
-        static const int notify[] = { SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(connect),
-                                      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg) };
+        static const int notify[] = { SCMP_SYS(bind),    SCMP_SYS(listen),   SCMP_SYS(connect),
+                                      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg), SCMP_SYS(capset) };
         static const int refuse[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
                                       SCMP_SYS(io_uring_register) };
         int r;

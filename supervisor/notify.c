@@ -144,6 +144,17 @@ void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
                  what ? what : "", errno_name(-negerrno));
 }
 
+/* Virtual capabilities: capset() "succeeds" and changes nothing. Why this
+ * is safe: the caller's real capabilities stay empty (a non-root uid under
+ * no_new_privs); nothing is read from its memory and nothing is done on its
+ * behalf, so every privileged operation it then tries is still decided by
+ * uoad's rules or refused by the kernel. It only gets routing daemons that
+ * raise capabilities at startup (FRR) past that step. */
+static void notify_capset(notif *n)
+{
+        notify_reply(n, 0);
+}
+
 static void notify_dispatch(notif *n)
 {
         switch (n->req->data.nr) {
@@ -155,6 +166,7 @@ static void notify_dispatch(notif *n)
         case SYS_sendmmsg: notify_sendmmsg(n); break;
         case SYS_socket: notify_socket(n); break;
         case SYS_setsockopt: notify_setsockopt(n); break;
+        case SYS_capset: notify_capset(n); break;
         default:
                 /* The filter traps nothing else; refuse rather than guess. */
                 notify_reply_error(n, -ENOSYS);
