@@ -139,6 +139,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(B)/uoad $(B)/uoamap $(DESTDIR)$(SBINDIR)/
 	install -m 4755 $(B)/uoa-run $(DESTDIR)$(BINDIR)/
+	install -m 0755 tools/uoa-shell $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/libuoa-preload.so $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	           $(DESTDIR)$(UNITDIR)

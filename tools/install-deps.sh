@@ -8,6 +8,8 @@ pkgs=(
   make gcc libc6-dev pkg-config libseccomp-dev libmnl-dev libcap-dev libunwind-dev libnftables-dev
   # tests
   libcriterion-dev clang libclang-rt-14-dev iproute2 iputils-ping nftables util-linux passwd procps psmisc socat python3
+  # real clients of the demonstration and its tests
+  bird2 frr iperf3
 )
 
 missing=()
@@ -24,5 +26,22 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# bird2 and frr ship host-wide services; uoa runs them per slice under
+# uoa-run only. Keep apt from starting them on the host (policy-rc.d), and
+# keep the ones we install from starting at boot.
+daemons=()
+for p in "${missing[@]}"; do
+  case "$p" in bird2) daemons+=(bird) ;; frr) daemons+=(frr) ;; esac
+done
+cleanup_policy=0
+if [ ${#daemons[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  cleanup_policy=1
+fi
+trap '[ $cleanup_policy = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#daemons[@]} -gt 0 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now "${daemons[@]}" >/dev/null 2>&1 || true
+fi
