@@ -27,7 +27,7 @@ SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
               supervisor/notify_socket.c supervisor/notify_sockopt.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
-              netlink-proxy/relay.c
+              netlink-proxy/relay.c supervisor/crash.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
@@ -53,7 +53,7 @@ $(B)/libuoa.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/uoad: $(call obj,$(SUP_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)
+	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP) -lunwind
 
 $(B)/uoa-run: $(call obj,$(RUN_SRC)) $(B)/libuoa.a
 	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)

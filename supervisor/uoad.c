@@ -185,6 +185,7 @@ int main(int argc, char **argv)
         if (parse_args(argc, argv) < 0)
                 return 2;
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
+        crash_handler_install();
         d.config_path = arg_config;
         d.socket_path = arg_socket;
         if (uoad_policy_load(&d, err, sizeof(err)) < 0) {

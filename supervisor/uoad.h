@@ -110,6 +110,9 @@ void relay_event(uoad *d, void *watch, uint32_t events);
 void relay_shutdown(uoad *d);
 void relay_reap(void); /* after each epoll batch */
 
+/* crash.c */
+void crash_handler_install(void);
+
 /* route_lookup.c */
 int route_lookup_open(void);
 int route_lookup_prefsrc(int rtnl_fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret);

@@ -581,9 +581,25 @@ sanitizer_check() { # WHEN
                 "$(grep -Em 3 "Sanitizer|runtime error:" "$T/uoad.log" | tr '\n' '|')"
 }
 
+# A fatal signal leaves a backtrace in the log (libunwind), then the same
+# fail-closed state as any crash; crash_checks starts the next uoad.
+segv_check() {
+        local i st=1
+        : >"$T/uoad.log"
+        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        kill -SEGV "$UOAT_UOAD_PID"
+        for i in $(seq 50); do uoat_uoad_alive || break; sleep 0.1; done
+        grep -q "fatal signal 11 (SIGSEGV); backtrace" "$T/uoad.log" && grep -q "#1 0x" "$T/uoad.log" && st=0
+        uoat_check "a fatal signal leaves a backtrace in uoad's log" $st "backtrace lines" \
+                "$(grep -m 3 uoad: "$T/uoad.log" | tr '\n' '|')"
+}
+
 crash_checks() {
         local bpid st i
         sanitizer_check "first run"
+        segv_check
         echo "# uoad killed with SIGKILL"
         : >"$T/uoad.log"
         uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
