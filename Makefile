@@ -27,7 +27,7 @@ SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
               supervisor/notify_socket.c supervisor/notify_sockopt.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
-              netlink-proxy/relay.c supervisor/crash.c
+              netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -52,6 +53,14 @@ static nlclient *clients;
  * client the first of them closed: it is freed only after the batch. */
 static nlclient *graveyard;
 static uint32_t next_portid = 0x75610000; /* "ua": unique per client, never 0 */
+
+static uint64_t now_ms_coarse(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
 
 static size_t clients_of_uid(uid_t uid)
 {
@@ -177,6 +186,7 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                 if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len - off)
                         break;
                 if (nlsan_request(&v, nlh, len - off, (struct nlmsghdr *) out, sizeof(out), &vd) == 0) {
+                        stats_count(c->uid, CALL_NETLINK, vd.action == NLSAN_REFUSE);
                         if (vd.action == NLSAN_FORWARD) {
                                 if (send(c->kern_fd, out, ((struct nlmsghdr *) out)->nlmsg_len, 0) < 0)
                                         m = nlsan_error_build(nlh, negative_errno(), NULL, c->cap_ack,
@@ -186,8 +196,9 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                         else {
                                 m = nlsan_error_build(nlh, vd.error, vd.msg, c->cap_ack, c->ext_ack, c->portid,
                                                       reply, sizeof(reply));
-                                log_info("slice %u: netlink request type %u refused: %s", c->uid,
-                                         nlh->nlmsg_type, vd.msg);
+                                if (stats_log_allowed(c->uid, now_ms_coarse()))
+                                        log_info("slice %u: netlink request type %u refused: %s", c->uid,
+                                                 nlh->nlmsg_type, vd.msg);
                         }
                         if (m > 0)
                                 client_deliver(d, c, reply, m);

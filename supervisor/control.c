@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/strbuf.h"
 #include "common/wire.h"
 #include "supervisor/uoad.h"
 
@@ -248,6 +249,21 @@ static void control_netlink(uoad *d, conn *c)
         conn_reply(c, r, r == -ENOENT ? "has no slice in the policy" : "netlink proxy unavailable", NULL);
 }
 
+/* The policy, then STATS_MARKER and the per-slice call counters. */
+static void control_show(uoad *d, conn *c, const wire_request *req)
+{
+        _cleanup_free_ char *policy_text = policy_format(d->policy, req->has_uid ? &req->uid : NULL);
+        _cleanup_free_ char *text = NULL;
+        strbuf b = {};
+
+        strbuf_printf(&b, "%s%s", policy_text ? policy_text : "", STATS_MARKER);
+        stats_format(&b, req->has_uid ? &req->uid : NULL);
+        text = strbuf_done(&b);
+        if (!policy_text || !text)
+                return conn_reply(c, -ENOMEM, "out of memory", NULL);
+        conn_reply(c, 0, "", text);
+}
+
 static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
 {
         wire_request req;
@@ -262,10 +278,8 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
                 return control_netlink(d, c);
         if (req.verb == WIRE_REGISTER)
                 return control_register(d, c, &req);
-        if (req.verb == WIRE_SHOW) {
-                text = policy_format(d->policy, req.has_uid ? &req.uid : NULL);
-                return text ? conn_reply(c, 0, "", text) : conn_reply(c, -ENOMEM, "out of memory", NULL);
-        }
+        if (req.verb == WIRE_SHOW)
+                return control_show(d, c, &req);
         if (c->cred.uid != 0)
                 return conn_reply(c, -EPERM, "changing the policy is root-only", NULL);
         if (req.verb == WIRE_ADD || req.verb == WIRE_DEL)

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -130,9 +131,14 @@ static const char *errno_name(int e)
 void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
 {
         char comm[64] = "?", path[64];
+        struct timespec ts;
         FILE *f;
 
         notify_reply_error(n, negerrno);
+        n->refused = true;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        if (!stats_log_allowed(n->l->uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
+                return;
         snprintf(path, sizeof(path), "/proc/%u/comm", n->req->pid);
         f = fopen(path, "re");
         if (f) {
@@ -153,6 +159,21 @@ void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
 static void notify_capset(notif *n)
 {
         notify_reply(n, 0);
+}
+
+static call_kind call_of(int nr)
+{
+        switch (nr) {
+        case SYS_bind: return CALL_BIND;
+        case SYS_listen: return CALL_LISTEN;
+        case SYS_connect: return CALL_CONNECT;
+        case SYS_sendto: return CALL_SENDTO;
+        case SYS_sendmsg: return CALL_SENDMSG;
+        case SYS_sendmmsg: return CALL_SENDMMSG;
+        case SYS_socket: return CALL_SOCKET;
+        case SYS_setsockopt: return CALL_SETSOCKOPT;
+        default: return CALL_CAPSET;
+        }
 }
 
 static void notify_dispatch(notif *n)
@@ -199,6 +220,7 @@ void notify_listener_event(uoad *d, listener *l, uint32_t events)
                 notify_reply_error(&n, -ENOSYS); /* the filter kills these first */
         else
                 notify_dispatch(&n);
+        stats_count(l->uid, call_of(notif_req->data.nr), n.refused);
         /* ENOENT: the target died or a signal interrupted the call; it will
          * restart it and we will see it again. */
         if (!n.answered && ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, notif_resp) < 0 && errno != ENOENT)

@@ -229,5 +229,6 @@ int main(int argc, char **argv)
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
         policy_free(d.policy);
+        stats_free();
         return r < 0 ? 1 : 0;
 }

@@ -48,6 +48,7 @@ typedef struct notif {
         struct seccomp_notif_resp *resp;
         const policy_slice *slice; /* never NULL: an empty slice if uid has none */
         bool answered;             /* the handler already answered (ADDFD_FLAG_SEND) */
+        bool refused;              /* notify_refusal() answered it */
 } notif;
 
 /* control.c */
@@ -109,6 +110,18 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid);
 void relay_event(uoad *d, void *watch, uint32_t events);
 void relay_shutdown(uoad *d);
 void relay_reap(void); /* after each epoll batch */
+
+/* stats.c: per-slice call counters and the refusal log rate limit. */
+typedef enum call_kind {
+        CALL_BIND, CALL_LISTEN, CALL_CONNECT, CALL_SENDTO, CALL_SENDMSG, CALL_SENDMMSG,
+        CALL_SOCKET, CALL_SETSOCKOPT, CALL_CAPSET, CALL_NETLINK, _CALL_MAX,
+} call_kind;
+struct strbuf;
+void stats_count(uid_t uid, call_kind k, bool refused);
+bool stats_log_allowed(uid_t uid, uint64_t now_ms);
+void stats_format(struct strbuf *b, const uid_t *only_uid);
+void stats_free(void);
+#define STATS_MARKER "%calls\n" /* separates the policy from counters in "show" */
 
 /* crash.c */
 void crash_handler_install(void);

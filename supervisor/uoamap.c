@@ -16,6 +16,28 @@
 static const char *arg_socket;
 static bool arg_json;
 
+/* Per-slice call counters from "show" (after the "%calls" line). */
+typedef struct call_count {
+        uid_t uid;
+        char call[16];
+        unsigned long long allowed, refused;
+} call_count;
+static call_count counts[4096];
+static size_t n_counts;
+
+static void counts_parse(const char *text)
+{
+        while (text && *text && n_counts < ELEMENTSOF(counts)) {
+                call_count *c = &counts[n_counts];
+
+                if (sscanf(text, "%u %15s %llu %llu", &c->uid, c->call, &c->allowed, &c->refused) == 4)
+                        n_counts++;
+                text = strchr(text, '\n');
+                if (text)
+                        text++;
+        }
+}
+
 static void usage(FILE *f)
 {
         fputs("usage: uoamap [--socket PATH] show [USER] [--json]\n"
@@ -48,6 +70,23 @@ static const char *family_word(int family)
         return family == AF_INET ? "inet" : "inet6";
 }
 
+/* "    calls bind 12 (1 refused) connect 3" */
+static void show_text_counts(uid_t uid)
+{
+        bool first = true;
+
+        for (size_t i = 0; i < n_counts; i++) {
+                if (counts[i].uid != uid)
+                        continue;
+                printf("%s %s %llu", first ? "    calls" : "", counts[i].call, counts[i].allowed + counts[i].refused);
+                if (counts[i].refused)
+                        printf(" (%llu refused)", counts[i].refused);
+                first = false;
+        }
+        if (!first)
+                putchar('\n');
+}
+
 static void show_text(const policy *p)
 {
         char buf[UOA_ADDR_STRLEN];
@@ -73,6 +112,7 @@ static void show_text(const policy *p)
                                 printf(" ports %u-%u", a->port_lo, a->port_hi);
                         putchar('\n');
                 }
+                show_text_counts(s->uid);
         }
 }
 
@@ -122,7 +162,12 @@ static void show_json_slice(const policy_slice *s)
                         printf(",\"ports\":{\"lo\":%u,\"hi\":%u}", a->port_lo, a->port_hi);
                 putchar('}');
         }
-        printf("]}");
+        printf("],\"calls\":{");
+        for (size_t i = 0, n = 0; i < n_counts; i++)
+                if (counts[i].uid == s->uid)
+                        printf("%s\"%s\":{\"allowed\":%llu,\"refused\":%llu}", n++ ? "," : "", counts[i].call,
+                               counts[i].allowed, counts[i].refused);
+        printf("}}");
 }
 
 static void show_json(const policy *p)
@@ -197,6 +242,14 @@ static int cmd_show(int argc, char **argv)
         }
         if (call(req, strlen(req), &reply, &payload))
                 return 1;
+        {
+                char *marker = strstr(payload, "%calls\n");
+
+                if (marker) {
+                        *marker = '\0';
+                        counts_parse(marker + strlen("%calls\n"));
+                }
+        }
         if (policy_parse(payload, strlen(payload), "uoad", NULL, NULL, &p, err, sizeof(err)) < 0) {
                 fprintf(stderr, "uoamap: cannot read uoad's answer: %s\n", err);
                 return 1;

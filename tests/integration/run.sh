@@ -481,6 +481,20 @@ running_slice_sees() { # HOW CMD...
         uoat_expect "a running slice process sees a change made by $how" "ok 10.77.0.30 80"
 }
 
+# A slice's flood of refusals is logged at most 10 lines a second, the rest
+# counted in one line (invariant 5: it cannot flood the operator's log).
+rate_limit_check() {
+        local before after lines burst="for i in \$(seq 40); do $T/bin/uoa-probe bind 4 tcp 10.77.0.11 81; done"
+        before=$(grep -c "slice $(id -u "$UB").*refused" "$T/uoad.log")
+        uoat_slice_run "$UB" /bin/sh -c "$burst >/dev/null; sleep 1.2; $T/bin/uoa-probe bind 4 tcp 10.77.0.11 81"
+        sleep 0.2
+        after=$(grep -c "slice $(id -u "$UB").*refused" "$T/uoad.log")
+        lines=$((after - before))
+        uoat_check "41 refusals in a burst are logged as at most 11 lines" \
+                "$([ "$lines" -le 11 ] && grep -q "slice $(id -u "$UB"): .* more refusals not logged" "$T/uoad.log"; echo $?)" \
+                "<= 11 lines and a 'not logged' summary" "$lines lines"
+}
+
 uoamap_checks() {
         local map=$T/bin/uoamap st
         echo "# uoamap"
@@ -508,6 +522,15 @@ uoamap_checks() {
                 python3 -m json.tool <<<"$OUT" >/dev/null 2>&1; then st=0; fi
         uoat_check "uoamap show --json parses with python3 -m json.tool" $st \
                 "valid JSON containing 10.77.0.11" "$(uoat_got)"
+
+        uoamap_live show "$UA"
+        uoat_check "uoamap show counts A's calls, refused ones too" \
+                "$([[ $OUT == *"calls"*"bind"*"refused"* ]]; echo $?)" "a calls line with refusals" "$(uoat_got)"
+        uoamap_live show "$UA" --json
+        uoat_check "uoamap show --json has per-call counters" \
+                "$(python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; b=s["calls"]["bind"]; sys.exit(0 if b["allowed"]>0 and b["refused"]>0 else 1)' <<<"$OUT"; echo $?)" \
+                "calls.bind.allowed and .refused > 0" "$(uoat_got)"
+        rate_limit_check
 
         # Live changes (§8: applied live). 10.77.0.30 is on the host, unassigned.
         uoamap_live add "$UN address 10.77.0.30"

@@ -1,0 +1,114 @@
+/* supervisor/stats.c: per-slice counters of allowed and refused calls (for
+ * `uoamap show`) and the rate limit on refusal log lines. One entry per uid
+ * that was ever supervised: 2 x _CALL_MAX counters, ~200 bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "supervisor/uoad.h"
+
+#define LOG_BURST 10         /* refusal lines per slice per second... */
+#define LOG_WINDOW_MS 1000u  /* ...after which they are counted, not logged */
+
+static const char *const call_names[_CALL_MAX] = {
+        [CALL_BIND] = "bind",       [CALL_LISTEN] = "listen",   [CALL_CONNECT] = "connect",
+        [CALL_SENDTO] = "sendto",   [CALL_SENDMSG] = "sendmsg", [CALL_SENDMMSG] = "sendmmsg",
+        [CALL_SOCKET] = "socket",   [CALL_SETSOCKOPT] = "setsockopt",
+        [CALL_CAPSET] = "capset",   [CALL_NETLINK] = "netlink",
+};
+
+typedef struct slice_stats {
+        uid_t uid;
+        bool used;
+        uint64_t allowed[_CALL_MAX], refused[_CALL_MAX];
+        uint64_t window_start_ms;
+        unsigned logged, suppressed;
+} slice_stats;
+
+static slice_stats *table;
+static size_t table_size, table_used; /* open addressing, power of two */
+
+static slice_stats *stats_slot(uid_t uid)
+{
+        if (table_used * 2 >= table_size) {
+                size_t size = table_size ? table_size * 2 : 64;
+                slice_stats *t = calloc(size, sizeof(*t));
+
+                if (!t)
+                        return NULL;
+                for (size_t i = 0; i < table_size; i++)
+                        if (table[i].used) {
+                                size_t j = (table[i].uid * 2654435761u) & (size - 1);
+
+                                while (t[j].used)
+                                        j = (j + 1) & (size - 1);
+                                t[j] = table[i];
+                        }
+                free(table);
+                table = t;
+                table_size = size;
+        }
+        for (size_t j = (uid * 2654435761u) & (table_size - 1);; j = (j + 1) & (table_size - 1)) {
+                if (table[j].used && table[j].uid == uid)
+                        return &table[j];
+                if (!table[j].used) {
+                        table[j] = (slice_stats) { .uid = uid, .used = true };
+                        table_used++;
+                        return &table[j];
+                }
+        }
+}
+
+void stats_count(uid_t uid, call_kind k, bool refused)
+{
+        slice_stats *s = stats_slot(uid);
+
+        if (s && k < _CALL_MAX)
+                (refused ? s->refused : s->allowed)[k]++;
+}
+
+/* Whether this refusal may be logged: LOG_BURST lines per slice per window,
+ * the rest counted and reported once the window is over. */
+bool stats_log_allowed(uid_t uid, uint64_t now_ms)
+{
+        slice_stats *s = stats_slot(uid);
+
+        if (!s)
+                return true;
+        if (now_ms - s->window_start_ms >= LOG_WINDOW_MS) {
+                if (s->suppressed)
+                        log_info("slice %u: %u more refusals not logged (rate limit)", uid, s->suppressed);
+                s->window_start_ms = now_ms;
+                s->logged = s->suppressed = 0;
+        }
+        if (s->logged < LOG_BURST) {
+                s->logged++;
+                return true;
+        }
+        s->suppressed++;
+        return false;
+}
+
+/* "UID CALL ALLOWED REFUSED" lines, non-zero calls only. */
+void stats_format(strbuf *b, const uid_t *only_uid)
+{
+        for (size_t i = 0; i < table_size; i++) {
+                const slice_stats *s = &table[i];
+
+                if (!s->used || (only_uid && s->uid != *only_uid))
+                        continue;
+                for (int k = 0; k < _CALL_MAX; k++)
+                        if (s->allowed[k] || s->refused[k])
+                                strbuf_printf(b, "%u %s %llu %llu\n", s->uid, call_names[k],
+                                              (unsigned long long) s->allowed[k],
+                                              (unsigned long long) s->refused[k]);
+        }
+}
+
+void stats_free(void)
+{
+        free(table);
+        table = NULL;
+        table_size = table_used = 0;
+}
