@@ -68,7 +68,7 @@ $(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
 # ---- tests -------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo \
-              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static
+              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static $(B)/tests/sockcalls
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
@@ -86,6 +86,9 @@ $(B)/tests/uoa-attack: tests/integration/attack.c
 $(B)/tests/uoa-attack-static: tests/integration/attack.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
+$(B)/tests/sockcalls: bench/sockcalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
 $(B)/tests/uoa-echo: tests/integration/echo.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<

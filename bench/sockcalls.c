@@ -1,6 +1,8 @@
 /* bench/sockcalls.c: per-call cost of socket+bind+close and of a TCP
  * connect (connect/accept/close), run natively or under uoa-run; prints the
- * median, min and max of R rounds of N operations, in microseconds. */
+ * median, min and max of R rounds of N operations, in microseconds.
+ * `bindlat ADDR N 1` times each bind alone and prints p50, p99 and max
+ * (the fairness check: one slice's latency while another floods). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -58,6 +60,29 @@ static int op_connect(const struct sockaddr_in *dst, int lfd)
         return 0;
 }
 
+static int bind_latency(const struct sockaddr_in *sa, int n)
+{
+        double *t = calloc((size_t) n, sizeof(*t));
+
+        for (int i = 0; i < n; i++) {
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = *sa;
+                double t0;
+
+                a.sin_port = 0;
+                t0 = now_us();
+                if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+                        perror("bind");
+                        return 1;
+                }
+                t[i] = now_us() - t0;
+                close(fd);
+        }
+        qsort(t, (size_t) n, sizeof(*t), cmp_double);
+        printf("bindlat p50 %.0f p99 %.0f max %.0f us (%d binds)\n", t[n / 2], t[n * 99 / 100], t[n - 1], n);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -66,13 +91,15 @@ int main(int argc, char **argv)
         double *t;
 
         if (argc != 5 || inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1) {
-                fprintf(stderr, "usage: sockcalls bind|connect ADDR N ROUNDS\n"
+                fprintf(stderr, "usage: sockcalls bind|connect|bindlat ADDR N ROUNDS\n"
                                 "  bind: ADDR is the address to bind (0.0.0.0 under uoa-run)\n"
                                 "  connect: ADDR is a local address to listen on and connect to\n");
                 return 2;
         }
         n = atoi(argv[3]);
         rounds = atoi(argv[4]);
+        if (strcmp(argv[1], "bindlat") == 0)
+                return bind_latency(&sa, n);
         t = calloc((size_t) rounds, sizeof(*t));
         if (strcmp(argv[1], "connect") == 0) {
                 lfd = socket(AF_INET, SOCK_STREAM, 0);

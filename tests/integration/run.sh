@@ -402,6 +402,27 @@ route_checks() {
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
+# ---- fairness (invariant 5) -------------------------------------------------------
+# While slice A floods uoad with binds from 4 processes, slice B's binds
+# still complete quickly: p99 below 5 ms.
+fairness_check() {
+        local i pids=() p99
+        echo "# fairness: A floods, B measures"
+        for i in 1 2 3 4; do
+                uoat_slice_argv "$UA" "$T/bin/sockcalls" bind 0.0.0.0 4000 1
+                timeout -k 1 20 "${UOAT_CMD[@]}" >/dev/null 2>&1 </dev/null &
+                pids+=($!)
+                UOAT_PIDS+=($!)
+        done
+        sleep 0.3
+        uoat_slice_argv "$UB" "$T/bin/sockcalls" bindlat 0.0.0.0 500 1
+        UOAT_TIMEOUT=20 uoat_capture "${UOAT_CMD[@]}"
+        wait "${pids[@]}" 2>/dev/null
+        p99=$(awk '/^bindlat/ {print $5}' <<<"$OUT")
+        uoat_check "under A's bind flood, B's bind p99 stays below 5 ms ($OUT)" \
+                "$([ -n "$p99" ] && [ "$p99" -lt 5000 ]; echo $?)" "p99 < 5000 us" "$(uoat_got)"
+}
+
 # ---- launcher behaviour ----------------------------------------------------------
 expect_refusal() { # NAME STDERR-REGEX
         local st=0
@@ -680,6 +701,7 @@ main() {
                 socket_checks
                 attack_checks
                 route_checks
+                fairness_check
                 launcher_checks
                 uoamap_checks
                 shutdown_checks
