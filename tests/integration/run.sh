@@ -423,6 +423,49 @@ fairness_check() {
                 "$([ -n "$p99" ] && [ "$p99" -lt 5000 ]; echo $?)" "p99 < 5000 us" "$(uoat_got)"
 }
 
+# ---- the control socket under garbage (invariant 6, §5.5) ---------------------------
+control_garbage_check() {
+        local out
+        echo "# control socket: garbage, oversize, idle connections"
+        out=$(ip netns exec "$H" setpriv --reuid="$UN" --regid="$UN" --clear-groups /usr/bin/python3 - "$SOCK" <<'PY'
+import socket, sys, time
+path = sys.argv[1]
+def ask(data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path); s.send(data); s.settimeout(3)
+    r = b""
+    while True:
+        c = s.recv(65536)
+        if not c: break
+        r += c
+    return r.split(b"\n")[0].decode(errors="replace")
+print("garbage:", ask(b"\xff\xfe hello"))
+print("nul:", ask(b"show\x00 1"))
+print("register:", ask(b"register 1001 3"))
+print("add:", ask(b"add\n1001 raw"))
+print("oversize:", ask(b"a" * 70000))
+idle = []
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(path); idle.append(s)
+    except OSError:
+        pass
+print("busy:", ask(b"show"))
+PY
+)
+        uoat_check "garbage gets an error reply" "$([[ $out == *"garbage: error 22"* ]]; echo $?)" "error 22" "$out"
+        uoat_check "a NUL byte gets an error reply" "$([[ $out == *"nul: error 22"* ]]; echo $?)" "error 22" "$out"
+        uoat_check "register from a non-root peer is refused" "$([[ $out == *"register: error 1 "* ]]; echo $?)" \
+                "error 1" "$out"
+        uoat_check "add from a non-root peer is refused" "$([[ $out == *"add: error 1 "* ]]; echo $?)" "error 1" "$out"
+        uoat_check "an oversize request is refused" "$([[ $out == *"oversize: error 7 "* ]]; echo $?)" "error 7 (E2BIG)" \
+                "$out"
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "with one user's 40 idle connections open, slices are still served" "ok 10.77.0.11 80"
+        uoat_check "uoad survived the garbage" "$(uoat_uoad_alive; echo $?)" "alive" "exited"
+}
+
 # ---- launcher behaviour ----------------------------------------------------------
 expect_refusal() { # NAME STDERR-REGEX
         local st=0
@@ -702,6 +745,7 @@ main() {
                 attack_checks
                 route_checks
                 fairness_check
+                control_garbage_check
                 launcher_checks
                 uoamap_checks
                 shutdown_checks
