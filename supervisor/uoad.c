@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -83,6 +84,18 @@ static uint16_t read_unpriv_port_start(void)
                 fclose(f);
         }
         return (uint16_t) v;
+}
+
+/* One fd per supervised uoa-run (its listener) and three per proxied
+ * netlink socket: the soft limit of 1024 is far too low for a testbed. */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
 }
 
 static int signals_open(uoad *d, void *watch)
@@ -186,6 +199,7 @@ int main(int argc, char **argv)
                 return 2;
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
         crash_handler_install();
+        raise_fd_limit();
         d.config_path = arg_config;
         d.socket_path = arg_socket;
         if (uoad_policy_load(&d, err, sizeof(err)) < 0) {

@@ -423,6 +423,49 @@ fairness_check() {
                 "$([ -n "$p99" ] && [ "$p99" -lt 5000 ]; echo $?)" "p99 < 5000 us" "$(uoat_got)"
 }
 
+# ---- load: 1000 supervised processes across 100 slices ------------------------------
+# 100 slices share 10.77.0.20's ports 20000-29999 (100 each), added live;
+# 10 processes per slice hold a bind at the same time and each must get a
+# port of its own slice's range.
+scale_check() {
+        local i j u lines=() pids=() ok=0 bad=0 lo t0 rss fds
+        echo "# load: 1000 processes, 100 slices"
+        t0=$(uoat_now_ms)
+        for i in $(seq 100); do
+                u=uoat${UOAT_ID}x$i
+                UOAT_USERS+=("$u")
+                useradd -M -s /usr/sbin/nologin "$u" || break
+                lines+=("$u address 10.77.0.20 ports $((19900 + 100 * i))-$((19999 + 100 * i))")
+        done
+        uoamap_live add "${lines[@]}"
+        uoat_check "100 slices added live in one uoamap add" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        mkdir -p "$T/scale"
+        for i in $(seq 100); do
+                for j in $(seq 10); do
+                        ip netns exec "$H" "$T/bin/uoa-run" --socket "$SOCK" --user "uoat${UOAT_ID}x$i" -- \
+                                "$T/bin/uoa-probe" bind 4 udp 0.0.0.0 0 --hold 4 >"$T/scale/$i.$j" 2>&1 </dev/null &
+                        pids+=($!)
+                done
+        done
+        UOAT_PIDS+=("${pids[@]}")
+        sleep 2.5
+        rss=$(awk '/^VmRSS/ {print $2 " " $3}' /proc/"$UOAT_UOAD_PID"/status 2>/dev/null)
+        fds=$(ls /proc/"$UOAT_UOAD_PID"/fd 2>/dev/null | wc -l)
+        echo "# uoad with the 1000 processes registered: RSS $rss, $fds fds"
+        wait "${pids[@]}" 2>/dev/null
+        for i in $(seq 100); do
+                lo=$((19900 + 100 * i))
+                for j in $(seq 10); do
+                        read -r st addr port <"$T/scale/$i.$j" 2>/dev/null
+                        if [ "$st" = ok ] && [ "$addr" = 10.77.0.20 ] && [ "$port" -ge "$lo" ] &&
+                                [ "$port" -le $((lo + 99)) ]; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+                done
+        done
+        uoat_check "1000 concurrent processes of 100 slices each bound in their own range ($ok ok in $(( $(uoat_now_ms) - t0 )) ms)" \
+                "$([ "$ok" = 1000 ]; echo $?)" "1000 ok" "$ok ok, $bad not (e.g. $(cat "$T/scale/1.1"))"
+        uoamap_live del "${lines[@]}"
+}
+
 # ---- the control socket under garbage (invariant 6, §5.5) ---------------------------
 control_garbage_check() {
         local out
@@ -746,6 +789,7 @@ main() {
                 route_checks
                 fairness_check
                 control_garbage_check
+                scale_check
                 launcher_checks
                 uoamap_checks
                 shutdown_checks
