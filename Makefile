@@ -109,6 +109,7 @@ integration: all $(TEST_TOOLS)
 # integration suite, then unit and integration again built with ASan+UBSan.
 check: all
 	$(MAKE) unit
+	$(MAKE) install-check
 	$(MAKE) fuzz
 	$(MAKE) integration
 	$(MAKE) asan
@@ -151,11 +152,25 @@ install: all
 	install -m 0644 docs/man/uoad.8 docs/man/uoamap.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/systemd/uoad.service >$(DESTDIR)$(UNITDIR)/uoad.service
 
+# make install into a scratch root: every file in place, uoa-run setuid,
+# the man pages readable by man(1).
+install-check: all
+	@rm -rf $(B)/inst
+	@$(MAKE) -s install DESTDIR=$(abspath $(B))/inst PREFIX=/usr >/dev/null
+	@set -e; r=$(B)/inst/usr; \
+	for f in bin/uoa-run bin/uoa-shell sbin/uoad sbin/uoamap lib/uoa/libuoa-preload.so \
+	         lib/systemd/system/uoad.service share/man/man1/uoa-run.1 share/man/man5/uoa.conf.5 \
+	         share/man/man8/uoad.8 share/man/man8/uoamap.8; do test -f $$r/$$f || { echo "missing $$f"; exit 1; }; done; \
+	test -u $$r/bin/uoa-run || { echo "uoa-run is not setuid"; exit 1; }; \
+	for m in $$r/share/man/man*/*; do man -l $$m >/dev/null 2>&1 || { echo "bad man page $$m"; exit 1; }; done; \
+	! grep -q @SBINDIR@ $$r/lib/systemd/system/uoad.service; \
+	echo "install-check: 10 files in place, uoa-run setuid, man pages render"
+
 clean:
 	rm -rf build build-asan
 
 help:
 	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|clean]"
 
-.PHONY: all unit integration check asan fuzz demo deps install clean help
+.PHONY: all unit integration check asan fuzz demo deps install install-check clean help
 .DELETE_ON_ERROR:

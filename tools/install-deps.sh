@@ -10,6 +10,8 @@ pkgs=(
   libcriterion-dev clang libclang-rt-14-dev iproute2 iputils-ping nftables util-linux passwd procps psmisc socat python3
   # real clients of the demonstration and its tests
   bird2 frr iperf3
+  # make install-check renders the man pages
+  man-db
 )
 
 missing=()
