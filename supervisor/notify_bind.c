@@ -76,6 +76,26 @@ int sock_inspect(const notif *n, int sock, sock_info *ret)
         return 0;
 }
 
+/* Our duplicate of the call's socket (argument 0) and what it is. On
+ * failure the call is answered with the error and -1 returned. */
+int notif_socket_get(notif *n, sock_info *si)
+{
+        int sock = target_fd_get(n, (int) n->req->data.args[0]);
+        int r;
+
+        if (sock < 0) {
+                notify_reply_error(n, sock);
+                return -1;
+        }
+        r = sock_inspect(n, sock, si);
+        if (r < 0) {
+                close(sock);
+                notify_reply_error(n, r);
+                return -1;
+        }
+        return sock;
+}
+
 /* Bind to a free port inside lo..hi. The kernel cannot pick it for us:
  * IP_LOCAL_PORT_RANGE (6.3) only narrows net.ipv4.ip_local_port_range and is
  * silently ignored outside it, where slice ranges usually lie. So walk the
@@ -207,12 +227,9 @@ void notify_bind(notif *n)
         uint16_t port;
         int r;
 
-        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        sock = notif_socket_get(n, &si);
         if (sock < 0)
-                return notify_reply_error(n, sock);
-        r = sock_inspect(n, sock, &si);
-        if (r < 0)
-                return notify_reply_error(n, r);
+                return;
         /* Not an INET socket: the kernel's own checks apply (a unix socket's
          * path is created with the caller's credentials, not ours). Safe to
          * continue: the socket's domain cannot change under us. */
@@ -241,12 +258,9 @@ void notify_listen(notif *n)
         sock_info si;
         int r;
 
-        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        sock = notif_socket_get(n, &si);
         if (sock < 0)
-                return notify_reply_error(n, sock);
-        r = sock_inspect(n, sock, &si);
-        if (r < 0)
-                return notify_reply_error(n, r);
+                return;
         if (si.state == SOCK_BOUND_FOREIGN)
                 return notify_refusal(n, "listen", -EADDRNOTAVAIL, "on a socket bound outside the slice");
         if (si.state == SOCK_UNBOUND && si.type == SOCK_STREAM) {

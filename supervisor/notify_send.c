@@ -62,12 +62,9 @@ static void send_prepare(notif *n, const char *call, dest_reader read_dest)
         size_t len = 0;
         int r;
 
-        sock = target_fd_get(n, (int) n->req->data.args[0]);
+        sock = notif_socket_get(n, &si);
         if (sock < 0)
-                return notify_reply_error(n, sock);
-        r = sock_inspect(n, sock, &si);
-        if (r < 0)
-                return notify_reply_error(n, r);
+                return;
         /* Non-INET sockets (unix, netlink) and sockets already bound to the
          * slice's address: the source cannot be anything but the slice's, so
          * whatever the target's memory says now or later, CONTINUE is safe. */

@@ -87,6 +87,7 @@ typedef struct sock_info {
         bool v6only;
 } sock_info;
 int sock_inspect(const notif *n, int sock, sock_info *ret);
+int notif_socket_get(notif *n, sock_info *si);
 int sock_bind_decided(const notif *n, int sock, const sock_info *si, const policy_bind *b,
                       bool defer_port);
 int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst);
