@@ -102,8 +102,10 @@ $(B)/tests/test_preload: | $(B)/libuoa-preload.so $(B)/tests/uoa-nlclient
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 2; done
 
+# Both suites (run.sh, then the VINI demonstration vini.sh); the last line is
+# the total, "N passed, M failed".
 integration: all $(TEST_TOOLS)
-	bash tests/integration/run.sh $(B)
+	bash tests/integration/all.sh $(B)
 
 # The README's test command runs this: unit tests, fuzzers (bounded), the netns
 # integration suite, then unit and integration again built with ASan+UBSan.
