@@ -72,6 +72,10 @@ size_t nlsan_error_build(const struct nlmsghdr *req, int error, const char *msg,
                          bool ext_ack, uint32_t portid, void *buf, size_t cap);
 /* NLMSG_DONE (NLM_F_MULTI, int 0 payload) answering the dump req. */
 size_t nlsan_done_build(const struct nlmsghdr *req, uint32_t portid, void *buf, size_t cap);
+/* A refused dump, answered as the kernel ends a failed dump: NLMSG_DONE with
+ * the (negative) errno and, with ext_ack, the message TLV. */
+size_t nlsan_dump_error_build(const struct nlmsghdr *req, int error, const char *msg, bool ext_ack,
+                              uint32_t portid, void *buf, size_t cap);
 
 /* Rewrite one datagram from the kernel (replies to the slice's requests and
  * multicast notifications) into out: route messages (NEW/DELROUTE) of any

@@ -679,16 +679,32 @@ size_t nlsan_error_build(const struct nlmsghdr *req, int error, const char *msg,
 
 size_t nlsan_done_build(const struct nlmsghdr *req, uint32_t portid, void *buf, size_t cap)
 {
-        struct nlmsghdr *nlh;
-        int zero = 0;
+        return nlsan_dump_error_build(req, 0, NULL, false, portid, buf, cap);
+}
 
-        if (!req || !buf || cap < NLMSG_HDRLEN + sizeof(zero))
+/* As the kernel's netlink_dump_done(): a dump ends with NLMSG_DONE carrying
+ * the dump's errno, and with NETLINK_EXT_ACK the message as an
+ * NLMSGERR_ATTR_MSG attribute (NLM_F_ACK_TLVS). iproute2 prints a dump's
+ * failure reason only from there. */
+size_t nlsan_dump_error_build(const struct nlmsghdr *req, int error, const char *msg, bool ext_ack,
+                              uint32_t portid, void *buf, size_t cap)
+{
+        size_t need = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(error));
+        struct nlmsghdr *nlh;
+
+        if (ext_ack && msg)
+                need += MNL_ATTR_HDRLEN + MNL_ALIGN(strlen(msg) + 1);
+        if (!req || !buf || cap < need)
                 return 0;
         nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = NLMSG_DONE;
         nlh->nlmsg_flags = NLM_F_MULTI;
         nlh->nlmsg_seq = req->nlmsg_seq;
         nlh->nlmsg_pid = portid;
-        memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(zero)), &zero, sizeof(zero));
+        memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(error)), &error, sizeof(error));
+        if (ext_ack && msg) {
+                nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+                mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
+        }
         return nlh->nlmsg_len;
 }

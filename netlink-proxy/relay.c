@@ -167,6 +167,14 @@ static void client_drain_kernel(uoad *d, nlclient *c, unsigned max_batches)
         }
 }
 
+/* A dump request: a GET (rtnetlink's GET types are 2 mod 4) with a dump
+ * flag. The flags alone do not say it: NLM_F_EXCL of a NEWROUTE is the same
+ * bit as NLM_F_MATCH. */
+static bool is_dump(const struct nlmsghdr *nlh)
+{
+        return nlh->nlmsg_type >= RTM_BASE && (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP);
+}
+
 /* Execute one datagram of requests. Refusals are answered in the kernel's
  * format; what passes is sent to our kernel socket, which answers at once
  * (the kernel processes rtnetlink requests inside sendmsg). */
@@ -193,9 +201,14 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                                                               false, c->portid, reply, sizeof(reply));
                         } else if (vd.action == NLSAN_EMPTY_DUMP)
                                 m = nlsan_done_build(nlh, c->portid, reply, sizeof(reply));
-                        else {
+                        else if (is_dump(nlh)) {
+                                m = nlsan_dump_error_build(nlh, vd.error, vd.msg, c->ext_ack, c->portid, reply,
+                                                           sizeof(reply));
+                        } else {
                                 m = nlsan_error_build(nlh, vd.error, vd.msg, c->cap_ack, c->ext_ack, c->portid,
                                                       reply, sizeof(reply));
+                        }
+                        if (vd.action == NLSAN_REFUSE) {
                                 if (stats_log_allowed(c->uid, now_ms_coarse()))
                                         log_info("slice %u: netlink request type %u refused: %s", c->uid,
                                                  nlh->nlmsg_type, vd.msg);

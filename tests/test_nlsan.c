@@ -1161,3 +1161,29 @@ Test(types, nsid_lookup_is_forwarded)
         g->rtgen_family = AF_UNSPEC;
         forward(&V, req);
 }
+
+/* A refused dump ends like a failed kernel dump: NLMSG_DONE with the errno
+ * and the message TLV, which is where iproute2 reads a dump's reason. */
+Test(answer, refused_dump_ends_with_done_carrying_errno_and_message)
+{
+        struct nlmsghdr *req = msg_start(req_buf, RTM_GETROUTE, NLM_F_DUMP);
+        const char *msg = "uoa: table 7 is not this slice's";
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)out_buf;
+        const struct nlattr *a;
+        size_t n;
+        int err;
+
+        n = nlsan_dump_error_build(req, -EPERM, msg, true, 42, out_buf, sizeof(out_buf));
+        cr_assert_eq(n, nlh->nlmsg_len);
+        cr_assert_eq(nlh->nlmsg_type, NLMSG_DONE);
+        cr_assert_eq(nlh->nlmsg_flags, NLM_F_MULTI | NLM_F_ACK_TLVS);
+        cr_assert_eq(nlh->nlmsg_seq, req->nlmsg_seq);
+        cr_assert_eq(nlh->nlmsg_pid, 42);
+        memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+        cr_assert_eq(err, -EPERM);
+        a = (const struct nlattr *)((const uint8_t *)mnl_nlmsg_get_payload(nlh) + NLMSG_ALIGN(sizeof(err)));
+        cr_assert_eq(mnl_attr_get_type(a), NLMSGERR_ATTR_MSG);
+        cr_assert_str_eq(mnl_attr_get_str(a), msg);
+        cr_assert_eq(nlsan_dump_error_build(req, -EPERM, msg, false, 42, out_buf, sizeof(out_buf)),
+                     NLMSG_HDRLEN + sizeof(int));
+}

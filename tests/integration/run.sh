@@ -345,6 +345,9 @@ route_refusals() {
         ip_as "$UA" route add 198.51.100.0/24 via 10.77.0.2 table 200
         route_check "another table is refused with a uoa: message" \
                 "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*table* ]]; echo $?)"
+        ip_as "$UA" route show table 200
+        route_check "reading another table is refused with a uoa: message" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*table* ]]; echo $?)"
         ip_as "$UA" route add 198.51.100.0/24 via 10.77.0.2 src 10.77.0.12
         route_check "another slice's source is refused with a uoa: message" \
                 "$([ "$RC" != 0 ] && [[ $ERR == *uoa:* ]]; echo $?)"
