@@ -192,6 +192,35 @@ static int attack_i386(void)
         return 0;
 }
 
+/* Raise every capability through capset (uoad answers "done"), then use
+ * one: the process must still hold none, and SO_MARK (CAP_NET_ADMIN) fails. */
+static int attack_capset(void)
+{
+        struct { uint32_t version; int pid; } hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+        struct { uint32_t effective, permitted, inheritable; } data[2];
+        int fd = socket(AF_INET, SOCK_DGRAM, 0), mark = 1;
+
+        memset(data, 0xff, sizeof(data));
+        if (syscall(SYS_capset, &hdr, data) < 0) {
+                printf("err capset:%s (not virtualised)\n", strerrorname_np(errno));
+                return 1;
+        }
+        memset(data, 0, sizeof(data));
+        if (syscall(SYS_capget, &hdr, data) < 0) {
+                printf("err capget:%s\n", strerrorname_np(errno));
+                return 1;
+        }
+        if (data[0].effective || data[0].permitted) {
+                printf("ok capabilities granted: effective %#x\n", data[0].effective);
+                return 0;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == 0) {
+                printf("ok SO_MARK set without CAP_NET_ADMIN\n");
+                return 0;
+        }
+        return fail(errno);
+}
+
 static int attack_nnp(void)
 {
         int v = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -265,10 +294,12 @@ int main(int argc, char **argv)
                 return attack_i386();
         if (!strcmp(cmd, "nnp") && argc == 2)
                 return attack_nnp();
+        if (!strcmp(cmd, "capset") && argc == 2)
+                return attack_capset();
         if (!strcmp(cmd, "thread-connect") && argc == 4)
                 return attack_thread(argv[2], atoi(argv[3]));
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
-                        "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp |\n"
+                        "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp | capset |\n"
                         "       thread-connect DST PORT\n");
         return 2;
 }

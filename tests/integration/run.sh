@@ -232,6 +232,7 @@ privilege_checks() {
         a "AF_PACKET with the int's upper 32 bits set refused" "$UA" "err EPERM" packet-upper32
         a "io_uring_setup refused" "$UA" "err EPERM" io_uring
         a "no_new_privs is set" "$UA" "ok no_new_privs=1" nnp
+        a "capset 'succeeds' but grants nothing (SO_MARK still refused)" "$UA" "err EPERM" capset
         killed_by_sigsys "an x32 system call kills the process" "$UA" x32
         killed_by_sigsys "an i386 (int 0x80) system call kills the process" "$UA" i386
         a "B may bind to its interface veth0" "$UB" "ok bound to veth0" bindtodevice veth0
