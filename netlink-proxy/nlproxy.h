@@ -12,7 +12,7 @@
 
 #define NLPROXY_MSG_MAX 128        /* an extended-ack message, with NUL */
 #define NLPROXY_REQUEST_MAX 65536u /* largest request datagram accepted */
-#define NLPROXY_GUARD_PROTO 250    /* rtm_protocol of uoad's own routes: hidden */
+#define NLPROXY_GUARD_PROTO POLICY_GUARD_PROTO /* uoad's own routes: hidden */
 
 /* The slice as the proxy sees it. */
 typedef struct nl_view {

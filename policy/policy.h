@@ -132,5 +132,8 @@ uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t
  * NULL on allocation failure. policy_plan_nft_remove(): the script that
  * removes the table (valid whether or not it exists). */
 #define POLICY_NFT_TABLE "uoa"
+/* rtm_protocol / FRA_PROTOCOL of the routes and rules uoad makes: the guard
+ * recognises its own objects by it, the netlink proxy hides and protects them. */
+#define POLICY_GUARD_PROTO 250
 char *policy_plan_nft(const policy *p);
 char *policy_plan_nft_remove(void);

@@ -20,7 +20,7 @@
 #include "supervisor/rtnl.h"
 #include "supervisor/uoad.h"
 
-#define GUARD_PROTO 250      /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
+#define GUARD_PROTO POLICY_GUARD_PROTO /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
 #define GUARD_PRIO_FROM 1000 /* from ADDR [sport LO-HI] lookup TABLE */
 #define GUARD_PRIO_UID 1001  /* uidrange UID-UID lookup TABLE */
 #define THROW_METRIC UINT32_MAX
