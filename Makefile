@@ -138,6 +138,28 @@ fuzz: $(FUZZ_TARGETS)
 demo: all $(TEST_TOOLS)
 	bash tools/demo.sh $(B)
 
+# Benchmarks (README "Cost"): the tools, then the whole suite in namespaces.
+BENCH_TOOLS := $(B)/bench/rr $(B)/bench/rr-static $(B)/bench/decide $(B)/bench/sockcalls \
+               $(B)/bench/sockcalls-static
+$(B)/bench/rr: bench/rr.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/bench/rr-static: bench/rr.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
+$(B)/bench/sockcalls: bench/sockcalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/bench/sockcalls-static: bench/sockcalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
+$(B)/bench/decide: bench/decide.c $(B)/libuoa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $^
+
+bench: all $(BENCH_TOOLS)
+	bash bench/run.sh $(B)
+
 deps:
 	bash tools/install-deps.sh
 
@@ -174,5 +196,5 @@ clean:
 help:
 	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|clean]"
 
-.PHONY: all unit integration check asan fuzz demo deps install install-check clean help
+.PHONY: all unit integration check asan fuzz demo bench deps install install-check clean help
 .DELETE_ON_ERROR:

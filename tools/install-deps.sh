@@ -6,6 +6,8 @@ set -euo pipefail
 pkgs=(
   # build
   make gcc libc6-dev pkg-config libseccomp-dev libmnl-dev libcap-dev libunwind-dev libnftables-dev
+  # make bench draws its plot
+  gnuplot-nox
   # tests
   libcriterion-dev clang libclang-rt-14-dev iproute2 iputils-ping nftables util-linux passwd procps psmisc socat python3
   # real clients of the demonstration and its tests

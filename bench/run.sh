@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR: the benchmark suite (`make bench`). Builds its own
+# world in network namespaces, measures every test for every variant in the
+# same run, R times each (interleaved), and prints one table: median, min,
+# max, and the ratio of the median to native's median (rates: higher is
+# better, so a ratio below 1 means slower than native).
+#
+# World (all created here, all removed by the traps of tests/integration/lib.sh):
+#   H  host namespace: uoad, the slice user (dedicated 10.77.0.11), a plain
+#      user (no slice) for the native and container runs; routes for C
+#   P  peer namespace over veth (10.77.0.2): the rr servers
+#   C  "container" namespace over its own veth pair to H (10.78.0.2, default
+#      route via H): the netns+veth path, unsupervised
+#   S  scratch namespace: uoad with generated policies of N slices (memory)
+# Variants: native (plain user in H), uoa-run, uoa-run --no-preload, static
+# (a static binary under uoa-run), container (plain user in C, routed via H).
+#
+# Output: the table on stdout, also in BUILD_DIR/bench/results.txt; raw
+# samples in BUILD_DIR/bench/raw.txt; with gnuplot, BUILD_DIR/bench/ratios.png.
+# Knobs (environment): BENCH_R (runs per cell, default 5), BENCH_SECS
+# (stream seconds, default 1).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../tests/integration/lib.sh
+. "$HERE/../tests/integration/lib.sh"
+
+R=${BENCH_R:-5}
+SECS=${BENCH_SECS:-1}
+N_BIND=2000 N_CRR=2000 N_UDPRR=5000 N_TCPRR=5000
+UDP_PORT=5001 TCP_PORT=5002
+C=uoab-c-$UOAT_ID
+S=uoab-s-$UOAT_ID
+H=uoab-h-$UOAT_ID
+P=uoab-p-$UOAT_ID
+UA=uoab${UOAT_ID}a            # the slice
+UN=uoab${UOAT_ID}n            # no slice: native and container runs
+VARIANTS=(native uoa-run no-preload static container)
+
+die() { uoat_warn "$*"; exit 1; }
+
+uoat_traps
+uoat_need nft bc || exit 1
+uoat_tmp_setup "${1:-build}" || exit 1
+OUTDIR=$BUILD/bench
+RAW=$OUTDIR/raw.txt
+RES=$OUTDIR/results.txt
+mkdir -p "$OUTDIR" && : >"$RAW" || exit 1
+T_START=$(uoat_now_ms)
+
+# ---- world -----------------------------------------------------------------------
+uoat_netns_add "$H" && uoat_netns_add "$P" && uoat_netns_add "$C" || die "netns"
+ip -n "$H" link add veth0 type veth peer name veth0 netns "$P" || die "veth H-P"
+ip -n "$H" link add vc0 type veth peer name vc0 netns "$C" || die "veth H-C"
+ip -n "$H" addr add 10.77.0.1/24 dev veth0 && ip -n "$H" addr add 10.77.0.11/24 dev veth0 &&
+        ip -n "$P" addr add 10.77.0.2/24 dev veth0 &&
+        ip -n "$H" addr add 10.78.0.1/24 dev vc0 && ip -n "$C" addr add 10.78.0.2/24 dev vc0 || die "addresses"
+for l in "$H veth0" "$P veth0" "$H vc0" "$C vc0"; do
+        set -- $l
+        ip -n "$1" link set "$2" up || die "link $l"
+done
+ip -n "$C" route add default via 10.78.0.1 && ip -n "$P" route add 10.78.0.0/24 via 10.77.0.1 || die "routes"
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1 || die "forwarding"
+for u in "$UA" "$UN"; do
+        id -u "$u" >/dev/null 2>&1 && die "user $u exists already"
+        UOAT_USERS+=("$u")
+        useradd -M -s /usr/sbin/nologin "$u" || die "useradd $u"
+done
+printf '# uoa bench world %s\n%s address 10.77.0.11\n' "$UOAT_ID" "$UA" >"$T/uoa.conf"
+for f in uoa-run libuoa-preload.so bench/rr bench/rr-static bench/sockcalls bench/sockcalls-static; do
+        [ -e "$BUILD/$f" ] || die "missing $BUILD/$f (make bench builds it)"
+        cp "$BUILD/$f" "$T/bin/" && chmod 755 "$T/bin/${f##*/}"
+done
+chown root:root "$T/bin/uoa-run" && chmod 4755 "$T/bin/uoa-run"
+[ -x "$BUILD/bench/decide" ] || die "missing $BUILD/bench/decide"
+uoat_uoad_start || exit 1
+for proto in udp tcp; do
+        port=$UDP_PORT
+        [ $proto = tcp ] && port=$TCP_PORT
+        uoat_spawn "$P" "$T/$proto-server.log" "$T/bin/rr" $proto-server $port
+done
+for i in $(seq 50); do
+        grep -q ready "$T/udp-server.log" && grep -q ready "$T/tcp-server.log" && break
+        sleep 0.1
+done
+grep -q ready "$T/tcp-server.log" || die "rr servers did not start"
+
+UOAT_WAY=user
+# vargv VARIANT PROG ARGS...: set CMD to run PROG (rr or sockcalls) as VARIANT.
+vargv() {
+        local v=$1 prog=$2
+        shift 2
+        case $v in
+        native) CMD=(ip netns exec "$H" setpriv --reuid="$UN" --regid="$UN" --clear-groups "$T/bin/$prog" "$@") ;;
+        container) CMD=(ip netns exec "$C" setpriv --reuid="$UN" --regid="$UN" --clear-groups "$T/bin/$prog" "$@") ;;
+        static)
+                UOAT_VARIANT=preload
+                uoat_slice_argv "$UA" "$T/bin/$prog-static" "$@"
+                CMD=("${UOAT_CMD[@]}")
+                ;;
+        uoa-run | no-preload)
+                UOAT_VARIANT=preload
+                [ "$v" = no-preload ] && UOAT_VARIANT=nopreload
+                uoat_slice_argv "$UA" "$T/bin/$prog" "$@"
+                CMD=("${UOAT_CMD[@]}")
+                ;;
+        esac
+}
+
+# sample TEST VARIANT UNIT CMD...: run once, append "TEST VARIANT VALUE UNIT" to RAW.
+FAILS=0
+sample() {
+        local test=$1 v=$2 unit=$3 out val
+        shift 3
+        out=$(timeout -k 2 60 "$@" 2>"$T/err")
+        case $test in
+        bind) val=$(awk '/median/ { printf "%.1f", 1e6 / $3 }' <<<"$out") ;; # sockcalls: us per op
+        *) val=$(awk 'NF == 3 { print $2 }' <<<"$out") ;;
+        esac
+        if [ -z "$val" ] || [ "$val" = 0.0 ]; then
+                FAILS=$((FAILS + 1))
+                uoat_warn "$test/$v failed: ${out:-no output} $(head -c 300 "$T/err")"
+                return
+        fi
+        echo "$test $v $val $unit" >>"$RAW"
+}
+
+# ---- 1. per-operation tests, every variant ------------------------------------------
+echo "bench: $R runs of each test x ${#VARIANTS[@]} variants (streams ${SECS} s) ..."
+for r in $(seq "$R"); do
+        for v in "${VARIANTS[@]}"; do
+                addr=10.77.0.11
+                [ "$v" = container ] && addr=10.78.0.2
+                [ "$v" = native ] || [ "$v" = container ] || addr=0.0.0.0
+                vargv "$v" sockcalls bind "$addr" "$N_BIND" 1 && sample bind "$v" binds/s "${CMD[@]}"
+                vargv "$v" rr tcp-crr 10.77.0.2 $TCP_PORT $N_CRR && sample tcp-crr "$v" trans/s "${CMD[@]}"
+                vargv "$v" rr udp-rr 10.77.0.2 $UDP_PORT $N_UDPRR && sample udp-rr "$v" trans/s "${CMD[@]}"
+                vargv "$v" rr tcp-rr 10.77.0.2 $TCP_PORT $N_TCPRR && sample tcp-rr "$v" trans/s "${CMD[@]}"
+                vargv "$v" rr tcp-stream 10.77.0.2 $TCP_PORT "$SECS" && sample tcp-stream "$v" Mbit/s "${CMD[@]}"
+                vargv "$v" rr udp-stream 10.77.0.2 $UDP_PORT "$SECS" && sample udp-stream "$v" Mbit/s "${CMD[@]}"
+        done
+        echo "  run $r/$R done ($(( ($(uoat_now_ms) - T_START) / 1000 )) s)"
+done
+
+# ---- 2. notification throughput: K concurrent binders -----------------------------
+# Total binds per second over the wall time of the batch, launch included:
+# K processes x NB binds, NB = 32000/K.
+conc() {
+        local v=$1 k=$2 nb=$((32000 / $2)) i t0 t1 pids=()
+        t0=$(uoat_now_ms)
+        for i in $(seq "$k"); do
+                if [ "$v" = native ]; then
+                        vargv native sockcalls bind 10.77.0.11 "$nb" 1
+                else
+                        vargv uoa-run sockcalls bind 0.0.0.0 "$nb" 1
+                fi
+                timeout -k 2 60 "${CMD[@]}" >"$T/conc.$i" 2>&1 &
+                pids+=($!)
+        done
+        local bad=0
+        for i in "${pids[@]}"; do wait "$i" || bad=1; done
+        t1=$(uoat_now_ms)
+        if [ $bad = 1 ] || [ "$(cat "$T"/conc.* | grep -c median)" != "$k" ]; then
+                FAILS=$((FAILS + 1))
+                uoat_warn "concurrent bind x$k/$v failed: $(cat "$T"/conc.* | grep -v median | head -n 3)"
+        else
+                echo "conc-bind-x$k $v $(echo "scale=1; $k * $nb * 1000 / ($t1 - $t0)" | bc) binds/s" >>"$RAW"
+        fi
+        rm -f "$T"/conc.*
+}
+echo "bench: notification throughput (1, 8, 64 concurrent binders) ..."
+for r in $(seq 3); do
+        for k in 1 8 64; do
+                conc native $k
+                conc uoa-run $k
+        done
+done
+
+# ---- 3. decision cost and uoad memory against the number of slices ------------------
+echo "bench: decision cost and uoad memory (1, 100, 10000, 100000 slices) ..."
+DECIDE=$("$BUILD/bench/decide" time 1 100 10000 100000) || die "decide failed"
+uoat_netns_add "$S" || die "netns $S"
+MEM=()
+for n in 1 100 10000 100000; do
+        conf=$T/slices-$n.conf sock=$T/uoad-$n.sock
+        "$BUILD/bench/decide" gen $n >"$conf" || die "decide gen"
+        t0=$(uoat_now_ms)
+        uoat_spawn "$S" "$T/uoad-$n.log" "$BUILD/uoad" --config "$conf" --socket "$sock"
+        pid=$UOAT_LAST_PID
+        for i in $(seq 600); do
+                [ -S "$sock" ] && break
+                uoat_pid_alive "$pid" || break
+                sleep 0.05
+        done
+        [ -S "$sock" ] || die "uoad with $n slices did not come up: $(tail -n 3 "$T/uoad-$n.log")"
+        up=$(($(uoat_now_ms) - t0))
+        sleep 0.2
+        rss=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+        MEM+=("$n $rss $up")
+        kill -TERM "$pid"
+        wait "$pid" 2>/dev/null
+done
+
+# ---- report ------------------------------------------------------------------------
+{
+        echo "uoa bench: $(uname -r), $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+        echo "$R runs per cell (notification throughput: 3); ratio = median / native median (rates: < 1 is slower)"
+        echo
+        printf '%-16s %-11s %12s %12s %12s %-8s %6s\n' test variant median min max unit ratio
+        for test in bind tcp-crr udp-rr tcp-rr tcp-stream udp-stream conc-bind-x1 conc-bind-x8 conc-bind-x64; do
+                base=""
+                for v in "${VARIANTS[@]}"; do
+                        vals=$(awk -v t="$test" -v v="$v" '$1 == t && $2 == v { print $3 }' "$RAW" | sort -g)
+                        [ -n "$vals" ] || continue
+                        unit=$(awk -v t="$test" '$1 == t { print $4; exit }' "$RAW")
+                        n=$(wc -l <<<"$vals")
+                        med=$(sed -n "$(((n + 1) / 2))p" <<<"$vals")
+                        [ "$v" = native ] && base=$med
+                        ratio=-
+                        [ -n "$base" ] && ratio=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", a / b }')
+                        printf '%-16s %-11s %12s %12s %12s %-8s %6s\n' "$test" "$v" "$med" \
+                                "$(head -n 1 <<<"$vals")" "$(tail -n 1 <<<"$vals")" "$unit" "$ratio"
+                done
+        done
+        echo
+        echo "per decision (policy_slice_find + policy_bind_decide + policy_source_select, in-process,"
+        echo "median of 101 batches of 1000 random uids) and uoad (no tables: nftables guard only):"
+        printf '%-8s %10s %10s %10s %10s %12s %12s\n' slices "ns/dec" min max "parse ms" "uoad RSS kB" "uoad up ms"
+        for m in "${MEM[@]}"; do
+                set -- $m
+                d=$(awk -v n="$1" '$2 == n { print $3, $4, $5, $6 }' <<<"$DECIDE")
+                set -- "$1" $d "$2" "$3"
+                printf '%-8s %10s %10s %10s %10s %12s %12s\n' "$@"
+        done
+} >"$RES"
+cat "$RES"
+
+if command -v gnuplot >/dev/null; then
+        awk 'NF == 7 && $6 ~ /\/s$/ && $2 != "native" { print $1 "/" $2, $7 }' "$RES" >"$T/ratios.dat"
+        gnuplot <<EOF 2>"$T/gnuplot.err" || uoat_warn "gnuplot failed: $(head -n 3 "$T/gnuplot.err")"
+set terminal pngcairo size 1100,600 noenhanced
+set output "$OUTDIR/ratios.png"
+set title "uoa: rate relative to native (median of $R runs; 1.0 = native, higher is better)"
+set style fill solid 0.7
+set boxwidth 0.8
+set yrange [0:*]
+set grid ytics
+set xtics rotate by -60
+set rmargin 8
+set key off
+plot "$T/ratios.dat" using 0:2:xtic(1) with boxes, 1 with lines lt 0
+EOF
+        [ -s "$OUTDIR/ratios.png" ] && echo "plot: $OUTDIR/ratios.png"
+fi
+echo "results: $RES (raw samples: $RAW); $FAILS failed samples; $(( ($(uoat_now_ms) - T_START) / 1000 )) s"
+[ "$FAILS" = 0 ]
