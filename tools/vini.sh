@@ -269,15 +269,8 @@ vini_teardown() {
         if [ "$VINI_FRR_BASE_NEW" = 1 ] && [ -d /var/tmp/frr ]; then
                 rmdir /var/tmp/frr 2>/dev/null
         fi
-        for ns in "${VINI_NETNS[@]}"; do
-                [ -e "/run/netns/$ns" ] || continue
-                ip netns del "$ns" 2>/dev/null || uoat_warn "could not delete netns $ns"
-        done
-        for u in "${VINI_USERS[@]}"; do
-                id -u "$u" >/dev/null 2>&1 || continue
-                userdel "$u" 2>/dev/null || userdel -f "$u" 2>/dev/null ||
-                        uoat_warn "could not delete user $u"
-        done
+        uoat_netns_del_all "${VINI_NETNS[@]}"
+        uoat_users_del_all "${VINI_USERS[@]}"
         [ -n "$T" ] && [ -d "$T" ] && rm -rf "$T"
         for x in "${VINI_NODES[@]}"; do VINI_UOAD_PID[$x]=""; done
         trap 'uoat_warn "interrupted"; exit 130' INT

@@ -34,6 +34,25 @@ uoat_warn() { printf 'uoat: %s\n' "$*" >&2; }
 # ---- cleanup -------------------------------------------------------------------
 uoat_pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
+# Remove the namespaces / users named (those that still exist), warning
+# about any that will not go. Shared by the suites and the demo.
+uoat_netns_del_all() {
+        local ns
+        for ns in "$@"; do
+                [ -e "/run/netns/$ns" ] || continue
+                ip netns del "$ns" 2>/dev/null || uoat_warn "could not delete netns $ns"
+        done
+}
+
+uoat_users_del_all() {
+        local u
+        for u in "$@"; do
+                id -u "$u" >/dev/null 2>&1 || continue
+                userdel "$u" 2>/dev/null || userdel -f "$u" 2>/dev/null ||
+                        uoat_warn "could not delete user $u"
+        done
+}
+
 uoat_cleanup() {
         local rc=$? pid ns u i
         trap - EXIT INT TERM
@@ -52,15 +71,8 @@ uoat_cleanup() {
                 for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
         done
         wait 2>/dev/null
-        for ns in "${UOAT_NETNS[@]}"; do
-                [ -e "/run/netns/$ns" ] || continue
-                ip netns del "$ns" 2>/dev/null || uoat_warn "could not delete netns $ns"
-        done
-        for u in "${UOAT_USERS[@]}"; do
-                id -u "$u" >/dev/null 2>&1 || continue
-                userdel "$u" 2>/dev/null || userdel -f "$u" 2>/dev/null ||
-                        uoat_warn "could not delete user $u"
-        done
+        uoat_netns_del_all "${UOAT_NETNS[@]}"
+        uoat_users_del_all "${UOAT_USERS[@]}"
         [ -n "$T" ] && [ -d "$T" ] && rm -rf "$T"
         exit "$rc"
 }
