@@ -2,14 +2,20 @@
  * connect (connect/accept/close), run natively or under uoa-run; prints the
  * median, min and max of R rounds of N operations, in microseconds.
  * `bindlat ADDR N 1` times each bind alone and prints p50, p99 and max
- * (the fairness check: one slice's latency while another floods). */
+ * (the fairness check: one slice's latency while another floods).
+ * `roundtrip ADDR N R` times capset() of the caller's own (empty)
+ * capabilities: under uoa-run a notification uoad answers at once, without
+ * touching the target, so it is the bare round trip every trapped call pays
+ * (ADDR is ignored). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +66,18 @@ static int op_connect(const struct sockaddr_in *dst, int lfd)
         return 0;
 }
 
+static int op_roundtrip(void)
+{
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        if (syscall(SYS_capget, &h, d) < 0 || syscall(SYS_capset, &h, d) < 0) {
+                perror("capset");
+                return -1;
+        }
+        return 0;
+}
+
 static int bind_latency(const struct sockaddr_in *sa, int n)
 {
         double *t = calloc((size_t) n, sizeof(*t));
@@ -86,12 +104,12 @@ static int bind_latency(const struct sockaddr_in *sa, int n)
 int main(int argc, char **argv)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET };
-        int n, rounds, lfd = -1;
+        int n, rounds, lfd = -1, rt;
         socklen_t len = sizeof(sa);
         double *t;
 
         if (argc != 5 || inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1) {
-                fprintf(stderr, "usage: sockcalls bind|connect|bindlat ADDR N ROUNDS\n"
+                fprintf(stderr, "usage: sockcalls bind|connect|bindlat|roundtrip ADDR N ROUNDS\n"
                                 "  bind: ADDR is the address to bind (0.0.0.0 under uoa-run)\n"
                                 "  connect: ADDR is a local address to listen on and connect to\n");
                 return 2;
@@ -101,6 +119,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "bindlat") == 0)
                 return bind_latency(&sa, n);
         t = calloc((size_t) rounds, sizeof(*t));
+        rt = strcmp(argv[1], "roundtrip") == 0;
         if (strcmp(argv[1], "connect") == 0) {
                 lfd = socket(AF_INET, SOCK_STREAM, 0);
                 if (bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(lfd, 128) < 0 ||
@@ -113,7 +132,7 @@ int main(int argc, char **argv)
                 double t0 = now_us();
 
                 for (int i = 0; i < n; i++)
-                        if ((lfd < 0 ? op_bind(&sa) : op_connect(&sa, lfd)) < 0)
+                        if ((lfd >= 0 ? op_connect(&sa, lfd) : rt ? op_roundtrip() : op_bind(&sa)) < 0)
                                 return 1;
                 t[r] = (now_us() - t0) / n;
         }

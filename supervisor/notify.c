@@ -93,6 +93,7 @@ void notify_shutdown(uoad *d)
 {
         while (listeners)
                 listener_remove(d, listeners);
+        target_cache_clear();
         free(notif_req);
         free(notif_resp);
         notif_req = NULL;

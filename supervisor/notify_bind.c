@@ -48,7 +48,8 @@ static sock_state sock_classify(const notif *n, int type, const struct sockaddr_
 }
 
 /* Everything here is read from our own duplicate of the target's socket, not
- * from its memory, so a decision based on it cannot be raced by the target. */
+ * from its memory, so a decision based on it cannot be raced by the target.
+ * getsockname() gives the domain too: two system calls for an INET socket. */
 int sock_inspect(const notif *n, int sock, sock_info *ret)
 {
         struct sockaddr_storage ss;
@@ -56,21 +57,26 @@ int sock_inspect(const notif *n, int sock, sock_info *ret)
         sock_info si = { .state = SOCK_OTHER };
         int v6only = 0, r;
 
-        r = getsockopt_int(sock, SOL_SOCKET, SO_DOMAIN, &si.domain);
-        if (r < 0)
-                return r; /* ENOTSOCK for a file that is not a socket */
-        r = getsockopt_int(sock, SOL_SOCKET, SO_TYPE, &si.type);
-        if (r < 0)
+        if (getsockname(sock, (struct sockaddr *) &ss, &len) < 0) {
+                if (errno != EOPNOTSUPP)
+                        return negative_errno(); /* ENOTSOCK for a file that is not a socket */
+                /* A family without names (AF_ALG...): not ours to judge. */
+                r = getsockopt_int(sock, SOL_SOCKET, SO_DOMAIN, &si.domain);
+                if (r == 0)
+                        *ret = si;
                 return r;
+        }
+        si.domain = ss.ss_family;
         if (si.domain != AF_INET && si.domain != AF_INET6) {
                 *ret = si;
                 return 0;
         }
+        r = getsockopt_int(sock, SOL_SOCKET, SO_TYPE, &si.type);
+        if (r < 0)
+                return r;
         if (si.domain == AF_INET6 && getsockopt_int(sock, IPPROTO_IPV6, IPV6_V6ONLY, &v6only) < 0)
                 return negative_errno();
         si.v6only = v6only;
-        if (getsockname(sock, (struct sockaddr *) &ss, &len) < 0)
-                return negative_errno();
         si.state = sock_classify(n, si.type, &ss, len);
         *ret = si;
         return 0;
@@ -132,13 +138,19 @@ int sock_bind_decided(const notif *n, int sock, const sock_info *si, const polic
         struct sockaddr_storage ss;
         int len;
 
+        int type = si->type;
+
         (void) n;
         len = uoa_sockaddr_encode(&b->addr, b->port, si->domain, &ss);
         if (len < 0)
                 return len;
-        if (b->port == 0 && b->hi != 0 && si->type != SOCK_RAW) /* raw: no ports */
+        /* The type matters only when we choose the port: ask for it then. */
+        if (b->port == 0 && (b->hi != 0 || defer_port) && type == 0 &&
+            getsockopt_int(sock, SOL_SOCKET, SO_TYPE, &type) < 0)
+                return negative_errno();
+        if (b->port == 0 && b->hi != 0 && type != SOCK_RAW) /* raw: no ports */
                 return sock_bind_in_range(sock, &ss, (socklen_t) len, b);
-        if (defer_port && b->port == 0 && si->type == SOCK_STREAM) {
+        if (defer_port && b->port == 0 && type == SOCK_STREAM) {
                 int one = 1;
 
                 /* A connect that needs a source: let the port be chosen at
@@ -227,14 +239,29 @@ void notify_bind(notif *n)
         uint16_t port;
         int r;
 
-        sock = notif_socket_get(n, &si);
+        /* Only what the decision needs, from our duplicate: its domain (and
+         * IPV6_V6ONLY); the type is asked only if we choose the port. Every
+         * system call here costs about as much as the bind itself. */
+        sock = target_fd_get(n, (int) n->req->data.args[0]);
         if (sock < 0)
-                return;
+                return notify_reply_error(n, sock);
+        si = (sock_info) { .state = SOCK_OTHER };
+        r = getsockopt_int(sock, SOL_SOCKET, SO_DOMAIN, &si.domain);
+        if (r < 0)
+                return notify_reply_error(n, r); /* ENOTSOCK */
         /* Not an INET socket: the kernel's own checks apply (a unix socket's
          * path is created with the caller's credentials, not ours). Safe to
          * continue: the socket's domain cannot change under us. */
         if (si.domain != AF_INET && si.domain != AF_INET6)
                 return notify_reply_continue(n);
+        if (si.domain == AF_INET6) {
+                int v6only = 0;
+
+                r = getsockopt_int(sock, IPPROTO_IPV6, IPV6_V6ONLY, &v6only);
+                if (r < 0)
+                        return notify_reply_error(n, r);
+                si.v6only = v6only;
+        }
         r = target_sockaddr_read(n, n->req->data.args[1], n->req->data.args[2], &ss, &len);
         if (r < 0)
                 return notify_reply_error(n, r);

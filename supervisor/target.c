@@ -39,15 +39,12 @@ static int pidfd_open_tgid_of(pid_t tid)
 }
 
 /* The notification's pid is a thread id. Since 6.9 PIDFD_THREAD opens it
- * directly; before, only a thread-group leader can be opened, so fall back to
- * its thread group (the fd table is shared by the group either way). */
+ * directly (target_fd_get); before, only a thread-group leader can be
+ * opened, so fall back to its thread group (the fd table is shared by the
+ * group either way). */
 static int target_pidfd_open(pid_t tid)
 {
-        int fd = (int) syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-
-        if (fd >= 0)
-                return fd;
-        fd = (int) syscall(SYS_pidfd_open, tid, 0);
+        int fd = (int) syscall(SYS_pidfd_open, tid, 0);
         if (fd >= 0)
                 return fd;
         return errno == ENOENT || errno == EINVAL ? pidfd_open_tgid_of(tid) : negative_errno();
@@ -60,24 +57,88 @@ bool target_id_valid(const notif *n)
         return ioctl(n->l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* Our own duplicate of the target's fd. The pidfd is checked against the
- * notification (ID_VALID after pidfd_open) so a tid that died and was reused
- * between RECV and here cannot hand us another process's file. */
+/* pidfds of recently notifying threads, by tid, so that a thread's second
+ * call costs no pidfd_open. Why a cached pidfd is safe: only PIDFD_THREAD
+ * pidfds are kept, and one names a thread's struct pid, which was checked
+ * (ID_VALID after opening) to be the notifier's. While any task holds that
+ * struct pid it is the one live task with that tid, hence the thread now
+ * notifying with it; once the tid has been freed (and maybe reused: a new
+ * struct pid), pidfd_getfd on the old pidfd fails with ESRCH and we open
+ * afresh. A thread-group pidfd (kernels before 6.9) could outlive the
+ * thread and name another process's tid's group: never cached. */
+#define PIDFD_CACHE_SIZE 256
+static struct {
+        pid_t tid;
+        int fd;
+} pidfd_cache[PIDFD_CACHE_SIZE];
+
+static int getfd_cached(pid_t tid, int target_fd)
+{
+        unsigned slot = (unsigned) tid % PIDFD_CACHE_SIZE;
+        int fd;
+
+        if (pidfd_cache[slot].tid != tid || pidfd_cache[slot].fd <= 0)
+                return -ESRCH;
+        fd = (int) syscall(SYS_pidfd_getfd, pidfd_cache[slot].fd, target_fd, 0);
+        if (fd >= 0 || errno != ESRCH)
+                return fd < 0 ? negative_errno() : fd;
+        close(pidfd_cache[slot].fd);
+        pidfd_cache[slot].fd = 0;
+        return -ESRCH;
+}
+
+static void pidfd_cache_put(pid_t tid, int pidfd)
+{
+        unsigned slot = (unsigned) tid % PIDFD_CACHE_SIZE;
+
+        if (pidfd_cache[slot].fd > 0)
+                close(pidfd_cache[slot].fd);
+        pidfd_cache[slot].tid = tid;
+        pidfd_cache[slot].fd = pidfd;
+}
+
+void target_cache_clear(void)
+{
+        for (unsigned i = 0; i < PIDFD_CACHE_SIZE; i++)
+                if (pidfd_cache[i].fd > 0) {
+                        close(pidfd_cache[i].fd);
+                        pidfd_cache[i].fd = 0;
+                }
+}
+
+/* Our own duplicate of the target's fd. A pidfd opened here is checked
+ * against the notification (ID_VALID after pidfd_open) so a tid that died
+ * and was reused between RECV and here cannot hand us another process's
+ * file. */
 int target_fd_get(const notif *n, int target_fd)
 {
-        _cleanup_close_ int pidfd = -1;
-        int fd;
+        pid_t tid = (pid_t) n->req->pid;
+        int pidfd, fd;
+        bool thread = true;
 
         if (target_fd < 0)
                 return -EBADF;
-        pidfd = target_pidfd_open((pid_t) n->req->pid);
-        if (pidfd < 0)
-                return pidfd;
-        if (!target_id_valid(n))
+        fd = getfd_cached(tid, target_fd);
+        if (fd != -ESRCH)
+                return fd;
+        pidfd = (int) syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+        if (pidfd < 0) {
+                thread = false;
+                pidfd = target_pidfd_open(tid);
+                if (pidfd < 0)
+                        return pidfd;
+        }
+        if (!target_id_valid(n)) {
+                close(pidfd);
                 return -ENOENT;
+        }
         fd = (int) syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
         if (fd < 0)
-                return negative_errno();
+                fd = negative_errno();
+        if (thread)
+                pidfd_cache_put(tid, pidfd);
+        else
+                close(pidfd);
         return fd;
 }
 

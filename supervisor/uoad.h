@@ -82,7 +82,7 @@ void notify_setsockopt(notif *n);
 /* Shared by the handlers (notify_bind.c). */
 typedef enum sock_state { SOCK_OTHER, SOCK_UNBOUND, SOCK_BOUND_OWN, SOCK_BOUND_FOREIGN } sock_state;
 typedef struct sock_info {
-        int domain, type;
+        int domain, type; /* type 0: not asked (notify_bind) */
         sock_state state;
         bool v6only;
 } sock_info;
@@ -98,6 +98,7 @@ int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len);
 int target_sockaddr_read(const notif *n, uint64_t addr, uint64_t len,
                          struct sockaddr_storage *ret, size_t *ret_len);
 bool target_id_valid(const notif *n);
+void target_cache_clear(void); /* close the cached pidfds */
 
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
 int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
