@@ -44,7 +44,7 @@ $(B)/obj/%.o: %.c $(wildcard */*.h)
 	$(CC) $(UOA_CFLAGS) $(SAN) -c -o $@ $<
 
 # The shim is loaded into arbitrary programs: never with a sanitizer runtime.
-$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c libuoa-preload/preload.h common/wire.h
+$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c libuoa-preload/preload.h common/wire.h common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) -c -o $@ $<
 
@@ -80,10 +80,10 @@ $(B)/tests/uoa-probe: tests/integration/probe.c
 $(B)/tests/uoa-probe-static: tests/integration/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
-$(B)/tests/uoa-attack: tests/integration/attack.c
+$(B)/tests/uoa-attack: tests/integration/attack.c common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
-$(B)/tests/uoa-attack-static: tests/integration/attack.c
+$(B)/tests/uoa-attack-static: tests/integration/attack.c common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
 $(B)/tests/sockcalls: bench/sockcalls.c

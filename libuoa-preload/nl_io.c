@@ -112,7 +112,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 {
         nlsock *s = NL_GET(fd);
 
-        return s ? buf_send(s, buf, len, flags, sa, salen) : REAL(sendto)(fd, buf, len, flags, sa, salen);
+        return s ? buf_send(s, buf, len, flags, sa, salen) : uoa_sendto_inet(fd, buf, len, flags, sa, salen);
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)

@@ -2,7 +2,8 @@
  * supervised dynamic binaries. It never weakens security (a process without
  * it is held to the same rules by uoad) and never writes to the program's
  * stderr unless UOA_DEBUG is set. This file explains refusals under
- * UOA_DEBUG and dispatches bind/connect; netlink.c, nl_io.c and
+ * UOA_DEBUG, dispatches bind/connect and marks sendto on bound sockets
+ * (common/fastpath.h); netlink.c, nl_io.c and
  * nl_sockopt.c make rtnetlink sockets talk to uoad's proxy. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fastpath.h"
 #include "libuoa-preload/preload.h"
 
 static int debug = -1;
@@ -114,4 +116,40 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
                 errno = e;
         }
         return (int) r;
+}
+
+/* Whether fd is an INET socket bound to a specific address (not the
+ * wildcard), where the kernel cannot choose another source. */
+static bool inet_bound(int fd)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        if (REAL(getsockname)(fd, (struct sockaddr *) &ss, &len) < 0)
+                return false;
+        if (ss.ss_family == AF_INET)
+                return ((const struct sockaddr_in *) &ss)->sin_addr.s_addr != htonl(INADDR_ANY);
+        if (ss.ss_family == AF_INET6)
+                return !IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *) &ss)->sin6_addr);
+        return false;
+}
+
+/* sendto() with a destination on a bound INET socket: one getsockname()
+ * instead of a round trip to uoad. The destination is passed in a zeroed
+ * buffer of the marked length (common/fastpath.h); anything unusual (a
+ * length the kernel would refuse, another family, MSG_FASTOPEN) takes the
+ * ordinary path so that errors stay the kernel's. */
+ssize_t uoa_sendto_inet(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+                        socklen_t salen)
+{
+        struct sockaddr_storage mark;
+
+        if (!sa || (flags & MSG_FASTOPEN) || salen > UOA_SENDTO_BOUND_LEN ||
+            !((sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) ||
+              (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))) ||
+            !inet_bound(fd))
+                return REAL(sendto)(fd, buf, len, flags, sa, salen);
+        memset(&mark, 0, sizeof(mark));
+        memcpy(&mark, sa, salen);
+        return REAL(sendto)(fd, buf, len, flags, (const struct sockaddr *) &mark, UOA_SENDTO_BOUND_LEN);
 }

@@ -70,6 +70,8 @@ void uoa_real_init(void);
 /* preload.c */
 bool uoa_debug_enabled(void);
 void uoa_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ssize_t uoa_sendto_inet(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+                        socklen_t salen);
 
 /* netlink.c: a reference to fd's state, or NULL (not proxied, or the fd no
  * longer is the socket we made: the stale state is then dropped). */

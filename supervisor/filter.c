@@ -5,7 +5,8 @@
  * What traps and why (DESIGN §4, §5.4, §7):
  *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
  *       the calls where the kernel would pick or take a local address;
- *       sendto without a destination and all reads/writes never trap.
+ *       sendto without a destination and all reads/writes never trap, nor
+ *       does sendto marked by the shim as on a bound socket (below).
  *   socket(AF_INET or AF_INET6, SOCK_RAW)   uoad creates raw sockets for
  *       slices granted `raw`; socket(AF_PACKET) is EPERM for everyone.
  *   setsockopt of the interface-choosing options (SO_BINDTODEVICE, ...)
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/fastpath.h"
 #include "supervisor/filter.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -73,8 +75,21 @@ static int filter_rules(scmp_filter_ctx ctx)
         for (size_t i = 0; i < ELEMENTSOF(notify); i++)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, notify[i], 0)) < 0)
                         return r;
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
-                                  SCMP_A4_64(SCMP_CMP_NE, 0))) < 0)
+        /* sendto with a destination, unless its length is the shim's mark
+         * for a bound socket (common/fastpath.h). Why letting a marked call
+         * through is safe whoever makes it: on a socket bound to the slice's
+         * address the kernel keeps that source; on any other socket the
+         * kernel picks the source, at worst auto-binding the wildcard and an
+         * ephemeral port, which an unmarked sendto(NULL) can do already, and
+         * the guard drops a packet whose source is not the slice's (EPERM).
+         * The mark is compared on all 64 bits: upper bits set trap, the safe
+         * way. MSG_FASTOPEN traps whatever the length: it would make the
+         * kernel bind a TCP socket to a source and port it chose. */
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
+                                  SCMP_A5_64(SCMP_CMP_NE, UOA_SENDTO_BOUND_LEN))) < 0)
+                return r;
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
+                                  SCMP_CMP64(3, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN))) < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(refuse); i++)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refuse[i], 0)) < 0)

@@ -21,6 +21,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/fastpath.h"
+
 static int fail(int e)
 {
         printf("err %s\n", strerrorname_np(e) ? strerrorname_np(e) : "?");
@@ -101,6 +103,63 @@ static int attack_pktinfo(const char *spoof, const char *dst, int port)
         if (sendmsg(fd, &mh, 0) < 0)
                 return fail(errno);
         return await_reply(fd);
+}
+
+/* sendto with the shim's "bound socket" mark (common/fastpath.h) on an
+ * unbound UDP socket: not trapped, so the kernel picks the source; the
+ * guard must drop it. */
+static int attack_sendto_mark(const char *dst, int port)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int fd = socket(sockaddr_of(dst, port, &ss, &len), SOCK_DGRAM, 0);
+
+        if (syscall(SYS_sendto, fd, "hello\n", 6, 0, &ss, UOA_SENDTO_BOUND_LEN) < 0)
+                return fail(errno);
+        return await_reply(fd);
+}
+
+/* The mark with MSG_FASTOPEN on an unbound TCP socket: it must still trap,
+ * so the connection leaves from the slice's address. */
+static int attack_sendto_mark_fastopen(const char *dst, int port)
+{
+        struct sockaddr_storage ss, me;
+        socklen_t len, ml = sizeof(me);
+        char local[INET6_ADDRSTRLEN] = "?";
+        int family = sockaddr_of(dst, port, &ss, &len), fd = socket(family, SOCK_STREAM, 0);
+
+        if (syscall(SYS_sendto, fd, "hello\n", 6, MSG_FASTOPEN, &ss, UOA_SENDTO_BOUND_LEN) < 0 ||
+            getsockname(fd, (struct sockaddr *) &me, &ml) < 0)
+                return fail(errno);
+        inet_ntop(family, family == AF_INET ? (void *) &((struct sockaddr_in *) &me)->sin_addr
+                                            : (void *) &((struct sockaddr_in6 *) &me)->sin6_addr,
+                  local, sizeof(local));
+        printf("ok local=%s\n", local);
+        return 0;
+}
+
+/* N x (libc sendto + reply) on one UDP socket: with the shim, only the first
+ * sendto (unbound socket) may cost a round trip; the suite counts them. */
+static int sendto_repeat(const char *dst, int port, int n)
+{
+        struct sockaddr_storage ss, me;
+        socklen_t len, ml = sizeof(me);
+        int fd = socket(sockaddr_of(dst, port, &ss, &len), SOCK_DGRAM, 0);
+        struct timeval tv = { .tv_sec = 1 };
+        char local[INET6_ADDRSTRLEN] = "?", buf[128];
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        for (int i = 0; i < n; i++) {
+                if (sendto(fd, "hello\n", 6, 0, (struct sockaddr *) &ss, len) < 0)
+                        return fail(errno);
+                if (recv(fd, buf, sizeof(buf), 0) < 0)
+                        return fail(errno == EAGAIN ? ETIMEDOUT : errno);
+        }
+        if (getsockname(fd, (struct sockaddr *) &me, &ml) < 0)
+                return fail(errno);
+        inet_ntop(AF_INET, &((struct sockaddr_in *) &me)->sin_addr, local, sizeof(local));
+        printf("ok local=%s sent=%d\n", local, n);
+        return 0;
 }
 
 static uint16_t ip_checksum(const void *p, size_t len)
@@ -296,10 +355,17 @@ int main(int argc, char **argv)
                 return attack_nnp();
         if (!strcmp(cmd, "capset") && argc == 2)
                 return attack_capset();
+        if (!strcmp(cmd, "sendto-mark") && argc == 4)
+                return attack_sendto_mark(argv[2], atoi(argv[3]));
+        if (!strcmp(cmd, "sendto-mark-fastopen") && argc == 4)
+                return attack_sendto_mark_fastopen(argv[2], atoi(argv[3]));
+        if (!strcmp(cmd, "sendto-repeat") && argc == 5)
+                return sendto_repeat(argv[2], atoi(argv[3]), atoi(argv[4]));
         if (!strcmp(cmd, "thread-connect") && argc == 4)
                 return attack_thread(argv[2], atoi(argv[3]));
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
                         "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp | capset |\n"
-                        "       thread-connect DST PORT\n");
+                        "       thread-connect DST PORT | sendto-mark DST PORT |\n"
+                        "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N\n");
         return 2;
 }

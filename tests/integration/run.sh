@@ -222,6 +222,13 @@ spoof_checks() {
                 hdrincl 10.77.0.12 10.77.0.2 $ECHO_PORT
         a "hdrincl: A's raw IPPROTO_RAW with its own source leaves" "$UA" "ok sent" \
                 hdrincl 10.77.0.11 10.77.0.2 $ECHO_PORT
+        # The shim's bound-socket mark is a claim anyone can make (fastpath.h).
+        a "sendto mark on an unbound socket: the host's source is dropped" "$UA" "err EPERM" \
+                sendto-mark 10.77.0.2 $ECHO_PORT
+        a "sendto mark on an unbound socket (shared S1): dropped" "$US1" "err EPERM" \
+                sendto-mark 10.77.0.2 $ECHO_PORT
+        a "sendto mark with MSG_FASTOPEN still traps: A's source" "$UA" "ok local=10.77.0.11" \
+                sendto-mark-fastopen 10.77.0.2 $ECHO_PORT
 }
 
 privilege_checks() {
@@ -285,6 +292,28 @@ attack_checks() {
                 ping_checks
         done
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
+}
+
+# sendto(dest) on a bound socket costs no round trip with the shim (the
+# first one, on the unbound socket, does); without it, every one does.
+sendto_fastpath_check() {
+        local c0 c1 c2 n=20
+        echo "# sendto fast path"
+        sendto_count() {
+                uoamap_live show "$UA" --json
+                python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"]["sendto"]["allowed"])' <<<"$OUT"
+        }
+        c0=$(sendto_count)
+        uoat_slice_run "$UA" "$T/bin/uoa-attack" sendto-repeat 10.77.0.2 $ECHO_PORT $n
+        uoat_expect "shim: $n sendto on one socket, from A's address" "ok local=10.77.0.11 sent=$n"
+        c1=$(sendto_count)
+        uoat_check "shim: only the first of $n sendto traps" "$([ "$((c1 - c0))" = 1 ]; echo $?)" \
+                "1 trapped sendto" "$((c1 - c0)) (counter $c0 -> $c1)"
+        uoat_slice_run "$UA" "$T/bin/uoa-attack-static" sendto-repeat 10.77.0.2 $ECHO_PORT $n
+        uoat_expect "static: $n sendto on one socket, from A's address" "ok local=10.77.0.11 sent=$n"
+        c2=$(sendto_count)
+        uoat_check "static: every sendto traps (no shim, no mark)" "$([ "$((c2 - c1))" = $n ]; echo $?)" \
+                "$n trapped sendto" "$((c2 - c1)) (counter $c1 -> $c2)"
 }
 
 # ---- route isolation (DESIGN §4 routes row) -------------------------------------
@@ -790,6 +819,7 @@ main() {
                 uoat_pass "uoad starts and creates its socket"
                 socket_checks
                 attack_checks
+                sendto_fastpath_check
                 route_checks
                 fairness_check
                 control_garbage_check
