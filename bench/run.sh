@@ -6,14 +6,20 @@
 # better, so a ratio below 1 means slower than native).
 #
 # World (all created here, all removed by the traps of tests/integration/lib.sh):
-#   H  host namespace: uoad, the slice user (dedicated 10.77.0.11), a plain
-#      user (no slice) for the native and container runs; routes for C
+#   H  host namespace: uoad, the slice users (dedicated 10.77.0.11; shared
+#      10.77.0.1 = H's own address, ports 20000-39999), a plain user (no
+#      slice) for the native and container runs; routes for C
 #   P  peer namespace over veth (10.77.0.2): the rr servers
 #   C  "container" namespace over its own veth pair to H (10.78.0.2, default
 #      route via H): the netns+veth path, unsupervised
 #   S  scratch namespace: uoad with generated policies of N slices (memory)
 # Variants: native (plain user in H), uoa-run, uoa-run --no-preload, static
-# (a static binary under uoa-run), container (plain user in C, routed via H).
+# (a static binary under uoa-run), shared (uoa-run, the shared-address
+# slice), container (plain user in C, routed via H).
+# Tests: roundtrip (capset, answered by uoad at once: the bare notification
+# round trip), bind (socket+bind+close), tcp-crr, udp-rr (sendto(dest)),
+# tcp-rr, tcp-stream, udp-stream (sendto(dest)); then notification
+# throughput, decision cost and uoad memory; last, the issue's targets.
 #
 # Output: the table on stdout, also in BUILD_DIR/bench/results.txt; raw
 # samples in BUILD_DIR/bench/raw.txt; with gnuplot, BUILD_DIR/bench/ratios.png.
@@ -26,15 +32,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 R=${BENCH_R:-5}
 SECS=${BENCH_SECS:-1}
-N_BIND=2000 N_CRR=2000 N_UDPRR=5000 N_TCPRR=5000
+N_RT=5000 N_BIND=2000 N_CRR=2000 N_UDPRR=5000 N_TCPRR=5000
 UDP_PORT=5001 TCP_PORT=5002
 C=uoab-c-$UOAT_ID
 S=uoab-s-$UOAT_ID
 H=uoab-h-$UOAT_ID
 P=uoab-p-$UOAT_ID
-UA=uoab${UOAT_ID}a            # the slice
+UA=uoab${UOAT_ID}a            # the dedicated-address slice
+US=uoab${UOAT_ID}s            # the shared-address slice
 UN=uoab${UOAT_ID}n            # no slice: native and container runs
-VARIANTS=(native uoa-run no-preload static container)
+VARIANTS=(native uoa-run no-preload static shared container)
 
 die() { uoat_warn "$*"; exit 1; }
 
@@ -60,12 +67,13 @@ for l in "$H veth0" "$P veth0" "$H vc0" "$C vc0"; do
 done
 ip -n "$C" route add default via 10.78.0.1 && ip -n "$P" route add 10.78.0.0/24 via 10.77.0.1 || die "routes"
 ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1 || die "forwarding"
-for u in "$UA" "$UN"; do
+for u in "$UA" "$US" "$UN"; do
         id -u "$u" >/dev/null 2>&1 && die "user $u exists already"
         UOAT_USERS+=("$u")
         useradd -M -s /usr/sbin/nologin "$u" || die "useradd $u"
 done
-printf '# uoa bench world %s\n%s address 10.77.0.11\n' "$UOAT_ID" "$UA" >"$T/uoa.conf"
+printf '# uoa bench world %s\n%s address 10.77.0.11\n%s address 10.77.0.1 ports 20000-39999\n' \
+        "$UOAT_ID" "$UA" "$US" >"$T/uoa.conf"
 for f in uoa-run libuoa-preload.so bench/rr bench/rr-static bench/sockcalls bench/sockcalls-static; do
         [ -e "$BUILD/$f" ] || die "missing $BUILD/$f (make bench builds it)"
         cp "$BUILD/$f" "$T/bin/" && chmod 755 "$T/bin/${f##*/}"
@@ -103,6 +111,11 @@ vargv() {
                 uoat_slice_argv "$UA" "$T/bin/$prog" "$@"
                 CMD=("${UOAT_CMD[@]}")
                 ;;
+        shared)
+                UOAT_VARIANT=preload
+                uoat_slice_argv "$US" "$T/bin/$prog" "$@"
+                CMD=("${UOAT_CMD[@]}")
+                ;;
         esac
 }
 
@@ -113,7 +126,7 @@ sample() {
         shift 3
         out=$(timeout -k 2 60 "$@" 2>"$T/err")
         case $test in
-        bind) val=$(awk '/median/ { printf "%.1f", 1e6 / $3 }' <<<"$out") ;; # sockcalls: us per op
+        bind | roundtrip) val=$(awk '/median/ { printf "%.1f", 1e6 / $3 }' <<<"$out") ;; # sockcalls: us per op
         *) val=$(awk 'NF == 3 { print $2 }' <<<"$out") ;;
         esac
         if [ -z "$val" ] || [ "$val" = 0.0 ]; then
@@ -131,6 +144,7 @@ for r in $(seq "$R"); do
                 addr=10.77.0.11
                 [ "$v" = container ] && addr=10.78.0.2
                 [ "$v" = native ] || [ "$v" = container ] || addr=0.0.0.0
+                vargv "$v" sockcalls roundtrip 0.0.0.0 "$N_RT" 1 && sample roundtrip "$v" calls/s "${CMD[@]}"
                 vargv "$v" sockcalls bind "$addr" "$N_BIND" 1 && sample bind "$v" binds/s "${CMD[@]}"
                 vargv "$v" rr tcp-crr 10.77.0.2 $TCP_PORT $N_CRR && sample tcp-crr "$v" trans/s "${CMD[@]}"
                 vargv "$v" rr udp-rr 10.77.0.2 $UDP_PORT $N_UDPRR && sample udp-rr "$v" trans/s "${CMD[@]}"
@@ -177,7 +191,7 @@ done
 
 # ---- 3. decision cost and uoad memory against the number of slices ------------------
 echo "bench: decision cost and uoad memory (1, 100, 10000, 100000 slices) ..."
-DECIDE=$("$BUILD/bench/decide" time 1 100 10000 100000) || die "decide failed"
+DECIDE=$("$BUILD/bench/decide" time 1 10 100 10000 100000) || die "decide failed"
 uoat_netns_add "$S" || die "netns $S"
 MEM=()
 for n in 1 100 10000 100000; do
@@ -201,12 +215,19 @@ for n in 1 100 10000 100000; do
 done
 
 # ---- report ------------------------------------------------------------------------
+med() { # TEST VARIANT: the median sample
+        awk -v t="$1" -v v="$2" '$1 == t && $2 == v { print $3 }' "$RAW" | sort -g |
+                awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'
+}
+ratio() { # TEST VARIANT: its median / native's median
+        awk -v a="$(med "$1" "$2")" -v b="$(med "$1" native)" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b }'
+}
 {
         echo "uoa bench: $(uname -r), $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
         echo "$R runs per cell (notification throughput: 3); ratio = median / native median (rates: < 1 is slower)"
         echo
         printf '%-16s %-11s %12s %12s %12s %-8s %6s\n' test variant median min max unit ratio
-        for test in bind tcp-crr udp-rr tcp-rr tcp-stream udp-stream conc-bind-x1 conc-bind-x8 conc-bind-x64; do
+        for test in roundtrip bind tcp-crr udp-rr tcp-rr tcp-stream udp-stream conc-bind-x1 conc-bind-x8 conc-bind-x64; do
                 base=""
                 for v in "${VARIANTS[@]}"; do
                         vals=$(awk -v t="$test" -v v="$v" '$1 == t && $2 == v { print $3 }' "$RAW" | sort -g)
@@ -223,14 +244,41 @@ done
         done
         echo
         echo "per decision (policy_slice_find + policy_bind_decide + policy_source_select, in-process,"
-        echo "median of 101 batches of 1000 random uids) and uoad (no tables: nftables guard only):"
-        printf '%-8s %10s %10s %10s %10s %12s %12s\n' slices "ns/dec" min max "parse ms" "uoad RSS kB" "uoad up ms"
-        for m in "${MEM[@]}"; do
-                set -- $m
-                d=$(awk -v n="$1" '$2 == n { print $3, $4, $5, $6 }' <<<"$DECIDE")
-                set -- "$1" $d "$2" "$3"
-                printf '%-8s %10s %10s %10s %10s %12s %12s\n' "$@"
-        done
+        echo "median of 101 batches of 1000 requests; 'all': from uids drawn among all the slices,"
+        echo "'100 active': from the same 100 of them) and uoad (no tables: nftables guard only):"
+        printf '%-8s %9s %9s %9s %11s %9s %12s %11s\n' slices "ns (all)" min max "ns (100 act)" "parse ms" \
+                "uoad RSS kB" "uoad up ms"
+        while read -r _ n all lo hi parse hot; do
+                local_mem="- -"
+                for m in "${MEM[@]}"; do
+                        set -- $m
+                        [ "$1" = "$n" ] && local_mem="$2 $3"
+                done
+                set -- $local_mem
+                printf '%-8s %9s %9s %9s %11s %9s %12s %11s\n' "$n" "$all" "$lo" "$hi" "$hot" "$parse" "$1" "$2"
+        done <<<"$DECIDE"
+        echo
+        echo "targets (issue 6), from the medians above:"
+        target() { # NAME VALUE LIMIT (value must be >= limit)
+                printf '  %-58s %8s  (>= %s)  %s\n' "$1" "$2" "$3" \
+                        "$(awk -v a="$2" -v b="$3" 'BEGIN { print (a != "" && a >= b) ? "met" : "NOT met" }')"
+        }
+        target "tcp-rr, uoa-run / native (data path)" "$(ratio tcp-rr uoa-run)" 0.99
+        target "tcp-stream, uoa-run / native (data path)" "$(ratio tcp-stream uoa-run)" 0.99
+        target "udp-rr with sendto(dest), uoa-run / native" "$(ratio udp-rr uoa-run)" 0.9
+        target "tcp-crr, dedicated address, uoa-run / native" "$(ratio tcp-crr uoa-run)" 0.95
+        target "tcp-crr, shared address / native" "$(ratio tcp-crr shared)" 0.7
+        bind_over=$(awk -v s="$(med bind uoa-run)" -v n="$(med bind native)" 'BEGIN { printf "%.1f", 1e6 / s - 1e6 / n }')
+        rt=$(awk -v s="$(med roundtrip uoa-run)" 'BEGIN { printf "%.1f", 1e6 / s }')
+        printf '  %-58s %8s  (<= %s + 2)  %s\n' "bind: us over native (<= one round trip + 2 us)" "$bind_over" "$rt" \
+                "$(awk -v a="$bind_over" -v b="$rt" 'BEGIN { print (a <= b + 2) ? "met" : "NOT met" }')"
+        d10=$(awk '$2 == 10 { print $3 }' <<<"$DECIDE")
+        dhot=$(awk '$2 == 100000 { print $7 }' <<<"$DECIDE")
+        dall=$(awk '$2 == 100000 { print $3 }' <<<"$DECIDE")
+        printf '  %-58s %8s  (<= 1.1 x %s)  %s\n' "decision at 100000 slices, 100 active: ns" "$dhot" "$d10" \
+                "$(awk -v a="$dhot" -v b="$d10" 'BEGIN { print (a <= 1.1 * b) ? "met" : "NOT met" }')"
+        printf '  %-58s %8s  (<= 1.1 x %s)  %s\n' "decision at 100000 slices, all active: ns" "$dall" "$d10" \
+                "$(awk -v a="$dall" -v b="$d10" 'BEGIN { print (a <= 1.1 * b) ? "met" : "NOT met" }')"
 } >"$RES"
 cat "$RES"
 

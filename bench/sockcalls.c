@@ -68,10 +68,11 @@ static int op_connect(const struct sockaddr_in *dst, int lfd)
 
 static int op_roundtrip(void)
 {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct d[2];
+        static struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        static struct __user_cap_data_struct d[2];
+        static int got;
 
-        if (syscall(SYS_capget, &h, d) < 0 || syscall(SYS_capset, &h, d) < 0) {
+        if ((!got++ && syscall(SYS_capget, &h, d) < 0) || syscall(SYS_capset, &h, d) < 0) {
                 perror("capset");
                 return -1;
         }
