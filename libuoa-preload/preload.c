@@ -144,9 +144,9 @@ ssize_t uoa_sendto_inet(int fd, const void *buf, size_t len, int flags, const st
 {
         struct sockaddr_storage mark;
 
-        if (!sa || (flags & MSG_FASTOPEN) || salen > UOA_SENDTO_BOUND_LEN ||
-            !((sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) ||
-              (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))) ||
+        if (!sa || (flags & MSG_FASTOPEN) || salen < sizeof(struct sockaddr_in) ||
+            salen > UOA_SENDTO_BOUND_LEN ||
+            !(sa->sa_family == AF_INET || (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))) ||
             !inet_bound(fd))
                 return REAL(sendto)(fd, buf, len, flags, sa, salen);
         memset(&mark, 0, sizeof(mark));
