@@ -9,7 +9,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 B       ?= build
 
 CC      ?= cc
-PKGS    := libseccomp libmnl libcap libnftables
+PKGS    := libseccomp libmnl libcap libnftables libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 OPT     ?= -O2 -g
 # User CFLAGS/LDFLAGS are appended, never replace the project's flags.
@@ -22,12 +22,13 @@ SAN     ?=
 COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
-              policy/policy_source.c policy/policy_plan.c
+              policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
               supervisor/notify_socket.c supervisor/notify_sockopt.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
-              netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c
+              netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c \
+              supervisor/engine_bpf.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
 MAP_SRC    := supervisor/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
@@ -47,6 +48,18 @@ $(B)/obj/%.o: %.c $(wildcard */*.h)
 $(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c libuoa-preload/preload.h common/wire.h common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) -c -o $@ $<
+
+# The kernel engine: bpf/*.bpf.c compiled for the BPF target, and a libbpf
+# skeleton generated from the object (embeds it into uoad).
+BPF_CLANG ?= clang
+$(B)/bpf/uoa.bpf.o: bpf/uoa.bpf.c bpf/uoa_bpf.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
+$(B)/gen/uoa.skel.h: $(B)/bpf/uoa.bpf.o
+	@mkdir -p $(dir $@)
+	bpftool gen skeleton $< name uoa_bpf >$@.tmp && mv $@.tmp $@
+$(B)/obj/supervisor/engine_bpf.o: $(B)/gen/uoa.skel.h
+$(B)/obj/supervisor/engine_bpf.o: UOA_CFLAGS += -I$(B)/gen
 
 $(B)/libuoa.a: $(LIB_OBJ)
 	@rm -f $@

@@ -137,3 +137,26 @@ uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t
 #define POLICY_GUARD_PROTO 250
 char *policy_plan_nft(const policy *p);
 char *policy_plan_nft_remove(void);
+
+/* The kernel engine's maps (bpf/uoa_bpf.h) for a policy: the uoa_slices value
+ * of slice s (its first UOA_BPF_ADDRS_MAX addresses of each family, in file
+ * order), and the uoa_addrs entry of its address i (< s->n_addrs). The map
+ * contents for a policy are exactly these, for every slice and address.
+ * policy_bpf_addr_key_decode(): the address a key names; false for a key
+ * that is not one (unknown family). */
+struct uoa_bpf_slice;
+struct uoa_bpf_addr_key;
+struct uoa_bpf_range;
+void policy_bpf_slice(const policy_slice *s, struct uoa_bpf_slice *ret);
+void policy_bpf_addr(const policy_slice *s, size_t i, struct uoa_bpf_addr_key *ret_key,
+                     struct uoa_bpf_range *ret_range);
+bool policy_bpf_addr_key_decode(const struct uoa_bpf_addr_key *k, uoa_addr *ret);
+/* Source selection entries (uoa_src4/uoa_src6 in bpf/uoa_bpf.h): emit() is
+ * called once per entry of slice s's trie of family, (uid, the first bits
+ * of prefix) -> index; returns the count (0 for a slice with fewer than two
+ * addresses of the family). policy_bpf_source_index(): the index an entry
+ * (prefix, bits) of s has, -1 if s has no such entry. */
+typedef void (*policy_bpf_source_fn)(uid_t uid, const uoa_addr *prefix, unsigned bits, uint32_t index,
+                                     void *userdata);
+size_t policy_bpf_sources(const policy_slice *s, int family, policy_bpf_source_fn emit, void *userdata);
+int policy_bpf_source_index(const policy_slice *s, const uoa_addr *prefix, unsigned bits);

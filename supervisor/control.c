@@ -87,10 +87,14 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         int r;
 
         r = guard_apply(d, p, err, errlen);
+        if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, p)) < 0)
+                snprintf(err, errlen, "cannot update the kernel engine's maps: %s", strerror(-r));
         if (r < 0) {
-                /* Put the served policy's guard back; it may be half-changed. */
+                /* Put the served policy's guard and maps back; they may be half-changed. */
                 if (d->policy && guard_apply(d, d->policy, err2, sizeof(err2)) < 0)
                         log_error("restoring the guard failed too: %s", err2);
+                if (d->policy && d->bpf && engine_bpf_apply(d->bpf, d->policy) < 0)
+                        log_error("restoring the kernel engine's maps failed too");
                 policy_free(p);
                 return r;
         }

@@ -24,13 +24,17 @@
 static const char *arg_config = DEFAULT_CONFIG;
 static const char *arg_socket;
 static bool arg_daemon;
+static const char *arg_engine = "auto";
 static int arg_verbose;
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--daemon] [-v]\n"
+        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--engine auto|bpf|seccomp] [--daemon] [-v]\n"
                    "Serves the uoa policy (default %s) on the control socket\n"
-                   "(default %s, or $UOA_SOCKET) in this network namespace.\n",
+                   "(default %s, or $UOA_SOCKET) in this network namespace.\n"
+                   "--engine: who decides the address rules: the kernel (bpf, cgroup\n"
+                   "programs for every process of a slice), uoad alone (seccomp), or\n"
+                   "bpf where the kernel allows it (auto, the default).\n",
                 DEFAULT_CONFIG, WIRE_DEFAULT_SOCKET);
 }
 
@@ -39,6 +43,7 @@ static int parse_args(int argc, char **argv)
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
                 { "daemon", no_argument, NULL, 'd' },        { "verbose", no_argument, NULL, 'v' },
+                { "engine", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },          {}
         };
         int c;
@@ -48,12 +53,18 @@ static int parse_args(int argc, char **argv)
                 case 'c': arg_config = optarg; break;
                 case 's': arg_socket = optarg; break;
                 case 'd': arg_daemon = true; break;
+                case 'e': arg_engine = optarg; break;
                 case 'v': arg_verbose++; break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); return -EINVAL;
                 }
         if (optind < argc) {
                 usage(stderr);
+                return -EINVAL;
+        }
+        if (strcmp(arg_engine, "auto") != 0 && strcmp(arg_engine, "bpf") != 0 &&
+            strcmp(arg_engine, "seccomp") != 0) {
+                fprintf(stderr, "uoad: --engine takes auto, bpf or seccomp, not '%s'\n", arg_engine);
                 return -EINVAL;
         }
         if (!arg_socket)
@@ -164,6 +175,31 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
         }
 }
 
+/* The kernel engine, as --engine asks. Returns 0 (d->bpf set, or the
+ * seccomp engine alone), or -1 when bpf was required and cannot run. */
+static int engine_start(uoad *d)
+{
+        char err[512];
+        int r;
+
+        if (strcmp(arg_engine, "seccomp") == 0) {
+                log_info("engine: seccomp (as asked): uoad decides for supervised processes only");
+                return 0;
+        }
+        r = engine_bpf_start(d->policy, &d->bpf, err, sizeof(err));
+        if (r == 0) {
+                log_info("engine: bpf: the kernel decides for every process of a slice (programs on %s, pinned at %s)",
+                         engine_bpf_cgroup(d->bpf), engine_bpf_pin_dir(d->bpf));
+                return 0;
+        }
+        if (strcmp(arg_engine, "bpf") == 0) {
+                log_error("engine: bpf unavailable: %s", err);
+                return -1;
+        }
+        log_info("engine: seccomp, since the kernel engine is unavailable: %s", err);
+        return 0;
+}
+
 /* --daemon: detach, and let the parent exit only once the socket serves. */
 static int daemonize(int *ret_ready_fd)
 {
@@ -202,8 +238,19 @@ int main(int argc, char **argv)
         raise_fd_limit();
         d.config_path = arg_config;
         d.socket_path = arg_socket;
+        /* Before touching the guard or the engine: a second uoad for the same
+         * socket would take the running one's pinned programs over. */
+        if ((r = wire_connect(d.socket_path)) >= 0) {
+                close(r);
+                log_error("cannot serve %s: another uoad is serving it", d.socket_path);
+                return 1;
+        }
         if (uoad_policy_load(&d, err, sizeof(err)) < 0) {
                 fprintf(stderr, "uoad: %s\n", err);
+                guard_remove(&d);
+                return 1;
+        }
+        if (engine_start(&d) < 0) {
                 guard_remove(&d);
                 return 1;
         }
@@ -242,6 +289,9 @@ int main(int argc, char **argv)
         notify_shutdown(&d);
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
+        if (d.bpf)
+                engine_bpf_remove(d.bpf);
+        engine_bpf_free(d.bpf);
         policy_free(d.policy);
         stats_free();
         return r < 0 ? 1 : 0;

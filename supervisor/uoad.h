@@ -20,8 +20,11 @@ typedef enum watch_kind {
         WATCH_NL_KERNEL, /* ... our kernel socket for it */
 } watch_kind;
 
+typedef struct engine_bpf engine_bpf;
+
 typedef struct uoad {
         policy *policy;
+        engine_bpf *bpf;            /* the kernel engine; NULL: the seccomp engine alone */
         const char *config_path;
         const char *socket_path;
         int epoll_fd;
@@ -103,6 +106,17 @@ void target_cache_clear(void); /* close the cached pidfds */
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
 int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
 int guard_remove(uoad *d);
+/* engine_bpf.c: the kernel engine (bpf/uoa.bpf.c). start: load, fill the maps
+ * from p, attach (or take over the pinned links of an earlier uoad); err says
+ * why it cannot. apply: the maps become p's plan. remove: detach and unpin
+ * (SIGTERM). free: close our handles, the pinned programs stay in force. */
+int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen);
+int engine_bpf_apply(engine_bpf *e, const policy *p);
+void engine_bpf_remove(engine_bpf *e);
+void engine_bpf_free(engine_bpf *e);
+const char *engine_bpf_pin_dir(const engine_bpf *e);
+const char *engine_bpf_cgroup(const engine_bpf *e);
+
 /* control.c: make p the served policy: guard first, then swap; on failure
  * the old policy and its guard stay and p is freed. */
 int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen);

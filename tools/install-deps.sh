@@ -6,6 +6,8 @@ set -euo pipefail
 pkgs=(
   # build
   make gcc libc6-dev pkg-config libseccomp-dev libmnl-dev libcap-dev libunwind-dev libnftables-dev
+  # the kernel engine: BPF programs (clang), their skeleton (bpftool), libbpf
+  libbpf-dev bpftool
   # make bench draws its plot
   gnuplot-nox
   # tests

@@ -1,0 +1,511 @@
+/* supervisor/engine_bpf.c: the kernel engine's loader. Loads bpf/uoa.bpf.c
+ * (skeleton generated at build time), fills its maps from the policy, and
+ * attaches its programs to the cgroup2 root through links pinned under
+ * bpffs, one directory per network namespace, so that they stay in force
+ * when uoad dies (DESIGN §5.3) and a restarted uoad takes them over.
+ *
+ * Order matters for fail-closed: maps are filled before a program is
+ * attached, and a pinned link from an earlier uoad is switched to the new
+ * program in one step (BPF_LINK_UPDATE), so there is never a moment when an
+ * empty map would let a slice bind anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/uoa_bpf.h"
+#include "common/log.h"
+#include "common/macro.h"
+#include "supervisor/uoad.h"
+#include "uoa.skel.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
+#define UOA_BPFFS "/run/uoa/bpf"
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+enum { HOOK_BIND4, HOOK_BIND6, HOOK_CONNECT4, HOOK_CONNECT6, HOOK_SENDMSG4, HOOK_SENDMSG6, _HOOK_MAX };
+static const char *const hook_name[_HOOK_MAX] = { "bind4",    "bind6",    "connect4",
+                                                  "connect6", "sendmsg4", "sendmsg6" };
+
+struct engine_bpf {
+        struct uoa_bpf *skel;
+        struct bpf_link *links[_HOOK_MAX];
+        uint64_t cookie;
+        char cgroup[PATH_MAX];
+        char pin_dir[PATH_MAX];
+};
+
+static struct bpf_program *hook_prog(struct uoa_bpf *s, int h)
+{
+        struct bpf_program *p[_HOOK_MAX] = { s->progs.uoa_bind4,    s->progs.uoa_bind6,
+                                             s->progs.uoa_connect4, s->progs.uoa_connect6,
+                                             s->progs.uoa_sendmsg4, s->progs.uoa_sendmsg6 };
+        return p[h];
+}
+
+/* libbpf's messages go to our log: warnings (a verifier refusal) at info,
+ * the rest only with -v. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+        char buf[512];
+
+        if (level == LIBBPF_DEBUG)
+                return 0;
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        buf[strcspn(buf, "\n")] = '\0';
+        if (level == LIBBPF_WARN)
+                log_info("libbpf: %s", buf);
+        else
+                log_debug("libbpf: %s", buf);
+        return 0;
+}
+
+static int netns_cookie(uint64_t *ret)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        socklen_t len = sizeof(*ret);
+
+        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, ret, &len) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* The root of the cgroup2 hierarchy, as mounted in our mount namespace. */
+static int cgroup2_find(char *ret, size_t len)
+{
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096], root[1024], mnt[1024];
+        int r = -ENOENT;
+
+        while (f && r < 0 && fgets(line, sizeof(line), f))
+                if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) == 2 &&
+                    strcmp(root, "/") == 0 && snprintf(ret, len, "%s", mnt) < (int) len)
+                        r = 0;
+        if (f)
+                fclose(f);
+        return r;
+}
+
+/* `ip netns exec` remounts /sys and hides the host's cgroup2 mount: then a
+ * child mounts cgroup2 in a private mount namespace of its own (no one else
+ * sees it) and hands us the directory; the fd keeps that mount alive. */
+static int cgroup2_open_private(void)
+{
+        char byte = 'c';
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        char cbuf[CMSG_SPACE(sizeof(int))] = {};
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *c;
+        int sv[2], fd = -1, st;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid == 0) {
+                close(sv[0]);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("cgroup2", "/tmp", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+                    (fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                        _exit(1);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+                _exit(sendmsg(sv[1], &mh, 0) == 1 ? 0 : 1);
+        }
+        close(sv[1]);
+        if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+            recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1 && (c = CMSG_FIRSTHDR(&mh)) &&
+            c->cmsg_type == SCM_RIGHTS)
+                memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        close(sv[0]);
+        return fd >= 0 ? fd : -ENOENT;
+}
+
+static int cgroup2_open(engine_bpf *e)
+{
+        int fd;
+
+        if (cgroup2_find(e->cgroup, sizeof(e->cgroup)) == 0 &&
+            (fd = open(e->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+                return fd;
+        snprintf(e->cgroup, sizeof(e->cgroup), "the cgroup2 root (mounted privately)");
+        return cgroup2_open_private();
+}
+
+static bool is_bpffs(const char *path)
+{
+        struct statfs st;
+
+        return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Where the pins live: a bpf file system every uoad of the host sees and
+ * that outlives any one of them. /sys/fs/bpf where systemd mounted it; but
+ * `ip netns exec` hides /sys, so the host may mount one at /run/uoa/bpf
+ * before starting uoads in namespaces (they inherit a copy of the mount, the
+ * same file system). Failing both, we mount /run/uoa/bpf: shared with the
+ * host only if we are in its mount namespace, hence the warning. */
+static int bpffs_find(char *ret, size_t len)
+{
+        static const char *const where[] = { "/sys/fs/bpf", UOA_BPFFS };
+
+        for (size_t i = 0; i < ELEMENTSOF(where); i++)
+                if (is_bpffs(where[i])) {
+                        snprintf(ret, len, "%s", where[i]);
+                        return 0;
+                }
+        (void) mkdir("/run/uoa", 0755);
+        (void) mkdir(UOA_BPFFS, 0700);
+        if (mount("bpf", UOA_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+                return negative_errno();
+        log_warn("mounted a bpf file system at %s; if this mount namespace is private (ip netns exec), "
+                 "the kernel engine goes when uoad does: mount it on the host first", UOA_BPFFS);
+        snprintf(ret, len, "%s", UOA_BPFFS);
+        return 0;
+}
+
+/* <bpffs>/uoa/<netns cookie>: one directory per network namespace served. */
+static int pin_dir_make(engine_bpf *e, char *err, size_t errlen)
+{
+        char base[PATH_MAX - 64];
+        int n;
+
+        if (bpffs_find(base, sizeof(base)) < 0) {
+                snprintf(err, errlen, "no bpf file system at /sys/fs/bpf or %s, and none could be mounted", UOA_BPFFS);
+                return -ENOENT;
+        }
+        n = snprintf(e->pin_dir, sizeof(e->pin_dir), "%s/uoa", base);
+        if (mkdir(e->pin_dir, 0700) < 0 && errno != EEXIST)
+                goto fail;
+        snprintf(e->pin_dir + n, sizeof(e->pin_dir) - (size_t) n, "/%016llx", (unsigned long long) e->cookie);
+        if (mkdir(e->pin_dir, 0700) < 0 && errno != EEXIST)
+                goto fail;
+        return 0;
+fail:
+        snprintf(err, errlen, "cannot create %s: %m", e->pin_dir);
+        return negative_errno();
+}
+
+/* Keys of map fd (key_size bytes each) that keep() rejects, malloc'ed into
+ * *ret. Collected before deleting: a hash map's walk restarts from its first
+ * key when the current one is deleted. */
+static int map_stale_keys(int fd, size_t key_size, bool (*keep)(const void *key, const policy *p),
+                          const policy *p, uint8_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ uint8_t *v = NULL;
+        uint8_t key[sizeof(struct uoa_bpf_addr_key)], prev[sizeof(key)];
+
+        _Static_assert(sizeof(struct uoa_bpf_src6_key) <= sizeof(key), "the largest key");
+        size_t n = 0, cap = 0;
+        bool first = true;
+
+        while (bpf_map_get_next_key(fd, first ? NULL : prev, key) == 0) {
+                first = false;
+                memcpy(prev, key, key_size);
+                if (keep(key, p))
+                        continue;
+                if (n == cap) {
+                        size_t c = cap ? 2 * cap : 64;
+                        uint8_t *nv = realloc(v, c * key_size);
+
+                        if (!nv)
+                                return -ENOMEM;
+                        v = nv;
+                        cap = c;
+                }
+                memcpy(v + n++ * key_size, key, key_size);
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+static int map_delete_stale(int fd, size_t key_size, bool (*keep)(const void *key, const policy *p),
+                            const policy *p)
+{
+        _cleanup_free_ uint8_t *stale = NULL;
+        size_t n = 0;
+        int r = map_stale_keys(fd, key_size, keep, p, &stale, &n);
+
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT)
+                        r = negative_errno();
+        return r;
+}
+
+static bool slice_kept(const void *key, const policy *p)
+{
+        uint32_t uid;
+
+        memcpy(&uid, key, sizeof(uid));
+        return policy_slice_find(p, uid) != NULL;
+}
+
+static bool addr_kept(const void *key, const policy *p)
+{
+        struct uoa_bpf_addr_key k;
+        const policy_slice *s;
+        uoa_addr a;
+
+        memcpy(&k, key, sizeof(k));
+        s = policy_slice_find(p, k.uid);
+        return s && policy_bpf_addr_key_decode(&k, &a) && policy_slice_address(s, &a);
+}
+
+static void src_key_make(uid_t uid, const uoa_addr *prefix, unsigned bits, void *ret)
+{
+        if (prefix->family == AF_INET) {
+                struct uoa_bpf_src4_key k = { .prefixlen = 32 + bits, .uid = htonl(uid) };
+
+                memcpy(&k.addr, prefix->bytes, 4);
+                memcpy(ret, &k, sizeof(k));
+        } else {
+                struct uoa_bpf_src6_key k = { .prefixlen = 32 + bits, .uid = htonl(uid) };
+
+                memcpy(k.addr, prefix->bytes, 16);
+                memcpy(ret, &k, sizeof(k));
+        }
+}
+
+typedef struct src_writer {
+        int fd;
+        int r;
+} src_writer;
+
+static void src_write(uid_t uid, const uoa_addr *prefix, unsigned bits, uint32_t index, void *userdata)
+{
+        src_writer *w = userdata;
+        uint8_t key[sizeof(struct uoa_bpf_src6_key)];
+
+        src_key_make(uid, prefix, bits, key);
+        if (w->r == 0 && bpf_map_update_elem(w->fd, key, &index, BPF_ANY) < 0)
+                w->r = negative_errno();
+}
+
+static bool src_kept(const void *key, const policy *p, int family)
+{
+        struct uoa_bpf_src6_key k = {};
+        const policy_slice *s;
+        uoa_addr a = { .family = family };
+
+        memcpy(&k, key, family == AF_INET ? sizeof(struct uoa_bpf_src4_key) : sizeof(k));
+        s = policy_slice_find(p, ntohl(k.uid));
+        memcpy(a.bytes, k.addr, uoa_addr_size(family));
+        return s && k.prefixlen >= 32 && policy_bpf_source_index(s, &a, k.prefixlen - 32) >= 0;
+}
+
+static bool src4_kept(const void *key, const policy *p)
+{
+        return src_kept(key, p, AF_INET);
+}
+
+static bool src6_kept(const void *key, const policy *p)
+{
+        return src_kept(key, p, AF_INET6);
+}
+
+/* Make the maps hold exactly the plan of p: write every entry first, then
+ * delete what p no longer has, so that an address that stays is never
+ * missing and a removed one stops being the slice's at once. */
+int engine_bpf_apply(engine_bpf *e, const policy *p)
+{
+        int slices = bpf_map__fd(e->skel->maps.uoa_slices), addrs = bpf_map__fd(e->skel->maps.uoa_addrs);
+        src_writer w4 = { .fd = bpf_map__fd(e->skel->maps.uoa_src4) };
+        src_writer w6 = { .fd = bpf_map__fd(e->skel->maps.uoa_src6) };
+        int r;
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+                struct uoa_bpf_slice v;
+                uint32_t uid = s->uid;
+
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        struct uoa_bpf_addr_key k;
+                        struct uoa_bpf_range range;
+
+                        policy_bpf_addr(s, j, &k, &range);
+                        if (bpf_map_update_elem(addrs, &k, &range, BPF_ANY) < 0)
+                                return negative_errno();
+                }
+                policy_bpf_sources(s, AF_INET, src_write, &w4);
+                policy_bpf_sources(s, AF_INET6, src_write, &w6);
+                if (w4.r < 0 || w6.r < 0)
+                        return w4.r < 0 ? w4.r : w6.r;
+                policy_bpf_slice(s, &v);
+                if (bpf_map_update_elem(slices, &uid, &v, BPF_ANY) < 0)
+                        return negative_errno();
+        }
+        r = map_delete_stale(slices, sizeof(uint32_t), slice_kept, p);
+        if (r == 0)
+                r = map_delete_stale(addrs, sizeof(struct uoa_bpf_addr_key), addr_kept, p);
+        if (r == 0)
+                r = map_delete_stale(w4.fd, sizeof(struct uoa_bpf_src4_key), src4_kept, p);
+        if (r == 0)
+                r = map_delete_stale(w6.fd, sizeof(struct uoa_bpf_src6_key), src6_kept, p);
+        return r;
+}
+
+static int pin_path(const engine_bpf *e, const char *prefix, int h, char *buf, size_t len)
+{
+        if (snprintf(buf, len, "%s/%s%s", e->pin_dir, prefix, hook_name[h]) >= (int) len)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* One hook: take over the link an earlier uoad pinned (its program replaced
+ * atomically), or attach a new link and pin it under a temporary name that
+ * is renamed into place, so a crash never leaves a half-made pin (bpffs
+ * refuses names with a dot: "new-", not ".new"). */
+static int hook_attach(engine_bpf *e, int h, int cgroup_fd)
+{
+        struct bpf_program *prog = hook_prog(e->skel, h);
+        char path[PATH_MAX], tmp[PATH_MAX];
+        struct bpf_link *l;
+        int r;
+
+        if ((r = pin_path(e, "", h, path, sizeof(path))) < 0 || (r = pin_path(e, "new-", h, tmp, sizeof(tmp))) < 0)
+                return r;
+        l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
+        if (l) {
+                if (bpf_link__update_program(l, prog) < 0) {
+                        r = negative_errno();
+                        bpf_link__disconnect(l); /* keep the old pinned program in force */
+                        bpf_link__destroy(l);
+                        return r;
+                }
+                e->links[h] = l;
+                return 0;
+        }
+        l = bpf_program__attach_cgroup(prog, cgroup_fd);
+        if (!l)
+                return negative_errno();
+        unlink(tmp);
+        if (bpf_link__pin(l, tmp) < 0 || rename(tmp, path) < 0) {
+                r = negative_errno();
+                unlink(tmp);
+                bpf_link__destroy(l);
+                return r;
+        }
+        e->links[h] = l;
+        return 0;
+}
+
+int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen)
+{
+        _cleanup_close_ int cgroup_fd = -1;
+        engine_bpf *e;
+        int r, h;
+
+        libbpf_set_print(libbpf_log);
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        r = netns_cookie(&e->cookie);
+        if (r < 0) {
+                snprintf(err, errlen, "no network namespace cookie (SO_NETNS_COOKIE, Linux 5.14): %s", strerror(-r));
+                goto fail;
+        }
+        cgroup_fd = cgroup2_open(e);
+        if (cgroup_fd < 0) {
+                r = cgroup_fd;
+                snprintf(err, errlen, "no cgroup2 hierarchy (none mounted, and mounting one failed)");
+                goto fail;
+        }
+        r = pin_dir_make(e, err, errlen);
+        if (r < 0)
+                goto fail;
+        e->skel = uoa_bpf__open();
+        if (!e->skel) {
+                r = negative_errno();
+                snprintf(err, errlen, "cannot open the kernel engine's programs: %s", strerror(-r));
+                goto fail;
+        }
+        e->skel->rodata->netns_cookie = e->cookie;
+        r = uoa_bpf__load(e->skel);
+        if (r < 0) {
+                snprintf(err, errlen, "the kernel refused the kernel engine's programs: %s", strerror(-r));
+                goto fail;
+        }
+        r = engine_bpf_apply(e, p);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot fill the kernel engine's maps: %s", strerror(-r));
+                goto fail;
+        }
+        for (h = 0; h < _HOOK_MAX; h++) {
+                r = hook_attach(e, h, cgroup_fd);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot attach %s to %s: %s", hook_name[h], e->cgroup, strerror(-r));
+                        goto fail;
+                }
+        }
+        *ret = e;
+        return 0;
+fail:
+        /* Half attached is worse than either engine: take it all away. */
+        if (e->links[HOOK_BIND4])
+                engine_bpf_remove(e);
+        engine_bpf_free(e);
+        return r;
+}
+
+const char *engine_bpf_pin_dir(const engine_bpf *e)
+{
+        return e->pin_dir;
+}
+
+const char *engine_bpf_cgroup(const engine_bpf *e)
+{
+        return e->cgroup;
+}
+
+/* SIGTERM: detach every program and remove the pins, so nothing of the
+ * engine remains (BPF_LINK_DETACH, 5.9, detaches even a link still held). */
+void engine_bpf_remove(engine_bpf *e)
+{
+        char path[PATH_MAX];
+
+        for (int h = 0; h < _HOOK_MAX; h++) {
+                if (pin_path(e, "", h, path, sizeof(path)) == 0)
+                        unlink(path);
+                if (e->links[h])
+                        (void) bpf_link__detach(e->links[h]);
+        }
+        if (rmdir(e->pin_dir) < 0 && errno != ENOENT)
+                log_warn("cannot remove %s: %m", e->pin_dir);
+}
+
+/* Close our handles only: pinned links stay attached (a crash or exit
+ * without SIGTERM must not open the slices up). */
+void engine_bpf_free(engine_bpf *e)
+{
+        if (!e)
+                return;
+        for (int h = 0; h < _HOOK_MAX; h++)
+                if (e->links[h]) {
+                        bpf_link__disconnect(e->links[h]);
+                        bpf_link__destroy(e->links[h]);
+                }
+        uoa_bpf__destroy(e->skel);
+        free(e);
+}
