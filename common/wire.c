@@ -17,6 +17,7 @@ static const char *const verbs[_WIRE_VERB_MAX] = {
         [WIRE_DEL] = "del",
         [WIRE_RELOAD] = "reload",
         [WIRE_NETLINK] = "netlink",
+        [WIRE_STATUS] = "status",
 };
 
 /* Parse a decimal number of at most max, ending at a space, newline or end. */

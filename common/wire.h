@@ -5,6 +5,9 @@
  * daemon answers with one or more messages and closes. Requests:
  *   "register UID FD"   uoa-run (effective uid 0 only): pull listener FD
  *   "show [UID]"        anyone: the policy, canonical lines
+ *   "status"            anyone: "KEY VALUE" lines: engine (bpf|seccomp),
+ *                       sessions, slices, and pinned (the kernel engine's
+ *                       pin directory) when the engine is bpf
  *   "add\nLINE..." / "del\nLINE..." / "reload"   root only
  *   "netlink"           a slice's process (the shim): an rtnetlink proxy
  * The reply starts with "ok\n" or "error ERRNO MESSAGE\n"; what follows is
@@ -47,6 +50,7 @@ typedef enum wire_verb {
         WIRE_DEL,
         WIRE_RELOAD,
         WIRE_NETLINK,
+        WIRE_STATUS,
         _WIRE_VERB_MAX,
 } wire_verb;
 

@@ -268,6 +268,22 @@ static void control_show(uoad *d, conn *c, const wire_request *req)
         conn_reply(c, 0, "", text);
 }
 
+/* Which engine decides, and how much uoad serves (wire.h "status"). */
+static void control_status(uoad *d, conn *c)
+{
+        _cleanup_free_ char *text = NULL;
+        strbuf b = {};
+
+        strbuf_printf(&b, "engine %s\nsessions %zu\nslices %zu\n", d->bpf ? "bpf" : "seccomp", d->n_listeners,
+                      policy_slice_count(d->policy));
+        if (d->bpf)
+                strbuf_printf(&b, "pinned %s\n", engine_bpf_pin_dir(d->bpf));
+        text = strbuf_done(&b);
+        if (!text)
+                return conn_reply(c, -ENOMEM, "out of memory", NULL);
+        conn_reply(c, 0, "", text);
+}
+
 static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
 {
         wire_request req;
@@ -284,6 +300,8 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
                 return control_register(d, c, &req);
         if (req.verb == WIRE_SHOW)
                 return control_show(d, c, &req);
+        if (req.verb == WIRE_STATUS)
+                return control_status(d, c);
         if (c->cred.uid != 0)
                 return conn_reply(c, -EPERM, "changing the policy is root-only", NULL);
         if (req.verb == WIRE_ADD || req.verb == WIRE_DEL)

@@ -41,6 +41,7 @@ static void counts_parse(const char *text)
 static void usage(FILE *f)
 {
         fputs("usage: uoamap [--socket PATH] show [USER] [--json]\n"
+              "       uoamap [--socket PATH] status [--json]\n"
               "       uoamap [--socket PATH] add LINE... | del LINE...\n"
               "       uoamap check FILE\n"
               "       uoamap [--socket PATH] reload\n",
@@ -291,6 +292,50 @@ static int cmd_edit(const char *verb, int argc, char **argv)
         return call(req, strlen(req), &reply, NULL);
 }
 
+/* "status": uoad's KEY VALUE lines, as they are or as one JSON object
+ * (numbers as numbers). */
+static int cmd_status(int argc, char **argv)
+{
+        _cleanup_free_ char *reply = NULL;
+        const char *payload;
+        char *line, *save = NULL;
+        bool first = true;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--json") != 0) {
+                        usage(stderr);
+                        return 2;
+                }
+                arg_json = true;
+        }
+        if (call("status", strlen("status"), &reply, &payload))
+                return 1;
+        if (arg_json)
+                putchar('{');
+        for (line = strtok_r((char *) payload, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *value = strchr(line, ' ');
+
+                if (!value)
+                        continue;
+                *value++ = '\0';
+                if (!arg_json) {
+                        printf("%-9s %s\n", line, value);
+                        continue;
+                }
+                printf("%s", first ? "" : ", ");
+                json_string(line);
+                printf(": ");
+                if (strspn(value, "0123456789") == strlen(value))
+                        printf("%s", value);
+                else
+                        json_string(value);
+                first = false;
+        }
+        if (arg_json)
+                puts("}");
+        return 0;
+}
+
 static int cmd_reload(void)
 {
         _cleanup_free_ char *reply = NULL;
@@ -357,6 +402,8 @@ int main(int argc, char **argv)
                 return cmd_edit(verb, argc, argv);
         if (strcmp(verb, "check") == 0 && argc == 1)
                 return cmd_check(argv[0]);
+        if (strcmp(verb, "status") == 0)
+                return cmd_status(argc, argv);
         if (strcmp(verb, "reload") == 0 && argc == 0)
                 return cmd_reload();
         usage(stderr);

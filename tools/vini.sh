@@ -263,6 +263,7 @@ vini_teardown() {
                 for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
         done
         wait 2>/dev/null
+        uoat_pins_del_all
         # FRR's per-daemon scratch directories (removed by FRR itself on a
         # clean exit; not after SIGKILL).
         for d in "${VINI_FRR_TMP[@]}"; do rm -rf "$d"; done
@@ -375,8 +376,9 @@ vini_spawn() {
 vini_uoads_start() {
         local x i sock ok
         [ -x "$BUILD/uoad" ] || { uoat_warn "missing $BUILD/uoad"; return 1; }
+        uoat_bpffs_setup || { uoat_warn "no bpf file system for the kernel engine"; return 1; }
         for x in "${VINI_NODES[@]}"; do
-                vini_spawn "${VINI_NS[$x]}" "$T/$x/uoad.log" "$BUILD/uoad" \
+                vini_spawn "${VINI_NS[$x]}" "$T/$x/uoad.log" "$BUILD/uoad" --engine "$UOA_ENGINE" \
                         --config "$T/$x/uoa.conf" --socket "$(vini_sock "$x")"
                 VINI_UOADS+=("$VINI_LAST_PID")
                 VINI_UOAD_PID[$x]=$VINI_LAST_PID
@@ -384,7 +386,7 @@ vini_uoads_start() {
         for x in "${VINI_NODES[@]}"; do
                 sock=$(vini_sock "$x") ok=0
                 for i in $(seq 50); do
-                        [ -S "$sock" ] && { ok=1; break; }
+                        [ -S "$sock" ] && { ok=1; uoat_pins_record "$T/$x/uoad.log"; break; }
                         uoat_pid_alive "${VINI_UOAD_PID[$x]}" || break
                         sleep 0.1
                 done

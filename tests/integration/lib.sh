@@ -21,9 +21,12 @@ T=""                          # temp dir; $T/bin holds the binaries slices run
 SOCK=""                       # uoad's socket ($T/uoad.sock)
 BUILD=""                      # absolute build directory
 
+UOA_ENGINE=${UOA_ENGINE:-auto} # uoad --engine for the whole run (CI runs bpf and seccomp)
 UOAT_PIDS=()                  # background processes we started
 UOAT_NETNS=()                 # namespaces we added
 UOAT_USERS=()                 # users we added
+UOAT_PINS=()                  # the kernel engine's pin directories of our uoads
+UOAT_BPFFS_MOUNTED=0          # 1: we mounted /run/uoa/bpf and unmount it when unused
 UOAT_PASS=0
 UOAT_FAIL=0
 UOAT_QUIET=${UOAT_QUIET:-0}   # 1: print failures only
@@ -53,6 +56,20 @@ uoat_users_del_all() {
         done
 }
 
+# The kernel engine's programs stay attached after a uoad that did not get
+# SIGTERM (by design): remove our uoads' pins, which detaches them, and the
+# bpf file system if we mounted it and nobody else pins there.
+uoat_pins_del_all() {
+        local d
+        for d in "${UOAT_PINS[@]}"; do
+                [ -d "$d" ] && { rm -rf "$d" || uoat_warn "could not remove $d"; }
+        done
+        if [ "$UOAT_BPFFS_MOUNTED" = 1 ] && [ -z "$(ls -A /run/uoa/bpf/uoa 2>/dev/null)" ]; then
+                rmdir /run/uoa/bpf/uoa 2>/dev/null
+                umount /run/uoa/bpf 2>/dev/null || uoat_warn "could not unmount /run/uoa/bpf"
+        fi
+}
+
 uoat_cleanup() {
         local rc=$? pid ns u i
         trap - EXIT INT TERM
@@ -71,6 +88,7 @@ uoat_cleanup() {
                 for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
         done
         wait 2>/dev/null
+        uoat_pins_del_all
         uoat_netns_del_all "${UOAT_NETNS[@]}"
         uoat_users_del_all "${UOAT_USERS[@]}"
         [ -n "$T" ] && [ -d "$T" ] && rm -rf "$T"
@@ -90,6 +108,41 @@ uoat_need() {
         for c in ip setpriv useradd userdel timeout "$@"; do
                 command -v "$c" >/dev/null || { uoat_warn "missing command: $c"; return 1; }
         done
+}
+
+# uoads run under `ip netns exec`, which hides /sys/fs/bpf: give the host a
+# bpf file system at /run/uoa/bpf before they start (they inherit it), as a
+# testbed host with node namespaces does (docs/deployment.md).
+uoat_bpffs_setup() {
+        local t
+        for t in /sys/fs/bpf /run/uoa/bpf; do
+                [ "$(stat -f -c %T "$t" 2>/dev/null)" = bpf_fs ] && return 0
+        done
+        mkdir -p /run/uoa/bpf && mount -t bpf bpf /run/uoa/bpf || return 1
+        UOAT_BPFFS_MOUNTED=1
+}
+
+# uoat_pins_record LOG: remember the pin directory a uoad logged (once).
+uoat_pins_record() {
+        local d
+        d=$(sed -n 's/.*pinned at \([^)]*\)).*/\1/p' "$1" 2>/dev/null | head -n 1)
+        [ -n "$d" ] || return 0
+        [[ " ${UOAT_PINS[*]} " == *" $d "* ]] || UOAT_PINS+=("$d")
+}
+
+# After a uoad came up: which engine it runs (auto may give either), and its pins.
+UOAT_ENGINE_ACTIVE=seccomp
+uoat_engine_note() {
+        if grep -q "engine: bpf:" "$1" 2>/dev/null; then UOAT_ENGINE_ACTIVE=bpf; else UOAT_ENGINE_ACTIVE=seccomp; fi
+        uoat_pins_record "$1"
+}
+uoat_bpf() { [ "$UOAT_ENGINE_ACTIVE" = bpf ]; }
+
+# uoat_uoad_spawn NS LOG ARGS...: a uoad with the run's engine.
+uoat_uoad_spawn() {
+        local ns=$1 log=$2
+        shift 2
+        uoat_spawn "$ns" "$log" "$BUILD/uoad" --engine "$UOA_ENGINE" "$@"
 }
 
 # uoat_tmp_setup BUILD_DIR: $T, $BUILD, $SOCK.
@@ -198,10 +251,10 @@ uoat_echo_start() {
 uoat_uoad_start() {
         local conf=${1:-$T/uoa.conf} i
         [ -x "$BUILD/uoad" ] || { uoat_warn "missing $BUILD/uoad"; return 1; }
-        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$conf" --socket "$SOCK"
         UOAT_UOAD_PID=$UOAT_LAST_PID
         for i in $(seq 50); do
-                [ -S "$SOCK" ] && return 0
+                [ -S "$SOCK" ] && uoat_engine_note "$T/uoad.log" && return 0
                 uoat_pid_alive "$UOAT_UOAD_PID" || break
                 sleep 0.1
         done
@@ -214,7 +267,7 @@ uoat_uoad_alive() { uoat_pid_alive "$UOAT_UOAD_PID"; }
 
 # The whole world in one call (the demo's way). run.sh calls the steps itself.
 uoat_world_setup() {
-        uoat_need && uoat_tmp_setup "$1" && uoat_net_setup && uoat_users_setup || return 1
+        uoat_need && uoat_tmp_setup "$1" && uoat_bpffs_setup && uoat_net_setup && uoat_users_setup || return 1
         uoat_policy_text >"$T/uoa.conf"
         uoat_bins_install && uoat_echo_start && uoat_uoad_start
 }

@@ -62,7 +62,7 @@ static int usage(void)
                 "usage: uoa-probe bind 4|6 tcp|udp ADDR PORT [--hold SECONDS] [--v6only]\n"
                 "       uoa-probe listen 4|6\n"
                 "       uoa-probe tcp DST PORT [--bind ADDR PORT]\n"
-                "       uoa-probe udp-sendto|udp-sendmsg|udp-connect DST PORT\n");
+                "       uoa-probe udp-sendto|udp-sendmsg|udp-connect DST PORT [--bind ADDR PORT]\n");
         return EXIT_USAGE;
 }
 
@@ -310,11 +310,29 @@ static int read_line(int fd, char *buf, size_t len)
         return n > 0 ? 0 : -ECONNRESET;
 }
 
+/* The optional "--bind ADDR PORT" after DST PORT (argv[3..5]): bind fd first.
+ * Returns 0, -1 for a usage error, or an errno. */
+static int bind_opt(int fd, int argc, char **argv, int family)
+{
+        struct sockaddr_storage src;
+        unsigned bport;
+        socklen_t slen;
+
+        if (argc == 3)
+                return 0;
+        if (argc != 6 || strcmp(argv[3], "--bind") || !parse_port(argv[5], &bport))
+                return -1;
+        slen = make_sockaddr(argv[4], bport, family, &src);
+        if (slen == 0)
+                return -1;
+        return bind(fd, (struct sockaddr *)&src, slen) < 0 ? errno : 0;
+}
+
 static int cmd_tcp(int argc, char **argv)
 {
-        struct sockaddr_storage dst, src;
-        socklen_t dlen, slen;
-        unsigned port, bport;
+        struct sockaddr_storage dst;
+        socklen_t dlen;
+        unsigned port;
         char reply[256];
         int fd, r;
 
@@ -328,15 +346,9 @@ static int cmd_tcp(int argc, char **argv)
         fd = socket(dst.ss_family, SOCK_STREAM, 0);
         if (fd < 0)
                 return fail(errno);
-        if (argc == 6) {
-                if (strcmp(argv[3], "--bind") || !parse_port(argv[5], &bport))
-                        return usage();
-                slen = make_sockaddr(argv[4], bport, dst.ss_family, &src);
-                if (slen == 0)
-                        return usage();
-                if (bind(fd, (struct sockaddr *)&src, slen) < 0)
-                        return fail(errno);
-        }
+        r = bind_opt(fd, argc, argv, dst.ss_family);
+        if (r != 0)
+                return r < 0 ? usage() : fail(r);
         if (set_timeouts(fd) < 0)
                 return fail(errno);
         if (connect(fd, (struct sockaddr *)&dst, dlen) < 0)
@@ -364,7 +376,7 @@ static int cmd_udp(int argc, char **argv, enum udp_way way)
         ssize_t n;
         int fd, r;
 
-        if (argc != 3 || !parse_port(argv[2], &port))
+        if ((argc != 3 && argc != 6) || !parse_port(argv[2], &port))
                 return usage();
         dlen = make_sockaddr(argv[1], port, 0, &dst);
         if (dlen == 0)
@@ -372,6 +384,9 @@ static int cmd_udp(int argc, char **argv, enum udp_way way)
         fd = socket(dst.ss_family, SOCK_DGRAM, 0);
         if (fd < 0)
                 return fail(errno);
+        r = bind_opt(fd, argc, argv, dst.ss_family);
+        if (r != 0)
+                return r < 0 ? usage() : fail(r);
         if (set_timeouts(fd) < 0)
                 return fail(errno);
         switch (way) {

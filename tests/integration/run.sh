@@ -34,7 +34,7 @@ root_state() {
 
 # ---- the world -------------------------------------------------------------------
 world_setup() {
-        uoat_need && uoat_tmp_setup "$1" && uoat_net_setup && uoat_users_setup || return 1
+        uoat_need && uoat_tmp_setup "$1" && uoat_bpffs_setup && uoat_net_setup && uoat_users_setup || return 1
         uoat_policy_text >"$T/uoa.conf"
         uoat_bins_install || uoat_warn "some binaries are missing; their checks will fail"
         uoat_echo_start
@@ -222,11 +222,20 @@ spoof_checks() {
                 hdrincl 10.77.0.12 10.77.0.2 $ECHO_PORT
         a "hdrincl: A's raw IPPROTO_RAW with its own source leaves" "$UA" "ok sent" \
                 hdrincl 10.77.0.11 10.77.0.2 $ECHO_PORT
-        # The shim's bound-socket mark is a claim anyone can make (fastpath.h).
-        a "sendto mark on an unbound socket: the host's source is dropped" "$UA" "err EPERM" \
-                sendto-mark 10.77.0.2 $ECHO_PORT
-        a "sendto mark on an unbound socket (shared S1): dropped" "$US1" "err EPERM" \
-                sendto-mark 10.77.0.2 $ECHO_PORT
+        # The shim's bound-socket mark is a claim anyone can make (fastpath.h):
+        # the kernel engine gives the datagram the slice's source (or refuses
+        # an unbound socket on a shared address); without it the guard drops.
+        if uoat_bpf; then
+                a "sendto mark on an unbound socket: the kernel engine gives A's source" "$UA" \
+                        "ok seen=10.77.0.11 {1-65535}" sendto-mark 10.77.0.2 $ECHO_PORT
+                a "sendto mark on an unbound socket (shared S1): EADDRNOTAVAIL" "$US1" "err EADDRNOTAVAIL" \
+                        sendto-mark 10.77.0.2 $ECHO_PORT
+        else
+                a "sendto mark on an unbound socket: the host's source is dropped" "$UA" "err EPERM" \
+                        sendto-mark 10.77.0.2 $ECHO_PORT
+                a "sendto mark on an unbound socket (shared S1): dropped" "$US1" "err EPERM" \
+                        sendto-mark 10.77.0.2 $ECHO_PORT
+        fi
         a "sendto mark with MSG_FASTOPEN still traps: A's source" "$UA" "ok local=10.77.0.11" \
                 sendto-mark-fastopen 10.77.0.2 $ECHO_PORT
 }
@@ -596,10 +605,81 @@ launcher_checks() {
         uoat_host setpriv --reuid="$UN" --regid="$UN" --clear-groups "$probe" udp-sendto 10.77.0.2 $ECHO_PORT
         uoat_expect "a user without a slice, not under uoa-run, is unchanged" \
                 "ok local=* seen=10.77.0.1:{1-65535}"
-        # The second line of defence (§1, §5.3): a slice's uid outside uoa-run
-        # cannot put the host's address on the wire.
+        # A slice's uid outside uoa-run: the kernel engine gives it its own
+        # source; without the engine the guard (§1, §5.3) drops what it sends.
         uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$probe" udp-sendto 10.77.0.2 $ECHO_PORT
-        uoat_expect "kernel guard: slice A outside uoa-run cannot send from the host's address" "err *"
+        if uoat_bpf; then
+                uoat_expect "kernel engine: slice A outside uoa-run sends from its own address" \
+                        "ok local=* seen=10.77.0.11:{1-65535}"
+        else
+                uoat_expect "kernel guard: slice A outside uoa-run cannot send from the host's address" "err *"
+        fi
+}
+
+# ---- processes of a slice not started by uoa-run (§4, issue: hole 3) ----------------
+# cron, an unwrapped ssh session, a static daemon: setpriv to the slice's uid,
+# no uoa-run. The kernel engine holds them to the §4 address rules; the
+# seccomp engine cannot see them (the guard only drops what they send), which
+# docs/enforcement.md states and the last check shows.
+u() { # NAME USER PATTERN PROBE-ARGS...: the probe as USER without uoa-run.
+        local name=$1 user=$2 pat=$3 probe=$T/bin/uoa-probe
+        shift 3
+        [ "$UOAT_VARIANT" = static ] && probe=$T/bin/uoa-probe-static
+        uoat_host setpriv --reuid="$user" --regid="$user" --clear-groups "$probe" "$@"
+        uoat_expect "$TAG $name" "$pat"
+}
+
+unwrapped_checks() {
+        local variant
+        if ! uoat_bpf; then
+                echo "# unwrapped processes of a slice (seccomp engine: not supervised)"
+                UOAT_VARIANT=preload TAG="[seccomp]"
+                u "documented exposure: an unwrapped process of A binds B's address" "$UA" \
+                        "ok 10.77.0.12 8081" bind 4 tcp 10.77.0.12 8081
+                u "the guard still drops what it sends from the host's address" "$UA" "err *" \
+                        udp-sendto 10.77.0.2 $ECHO_PORT
+                UOAT_VARIANT=preload TAG=""
+                return
+        fi
+        for variant in preload static; do
+                UOAT_VARIANT=$variant TAG="[unwrapped/$([ $variant = static ] && echo static || echo dynamic)]"
+                echo "# unwrapped processes of a slice, kernel engine ($variant probe)"
+                u "A squats B's 10.77.0.12:8081: refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.12 8081
+                u "A binds the host's 10.77.0.1: refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.1 8081
+                u "A binds B's fd77::12: refused" "$UA" "err EADDRNOTAVAIL" bind 6 tcp fd77::12 8081
+                u "A binds B's ::ffff:10.77.0.12 (v4-mapped): refused" "$UA" "err EADDRNOTAVAIL" \
+                        bind 6 tcp ::ffff:10.77.0.12 8081
+                u "A bind 0.0.0.0:80 -> its address, port 80 without privilege" "$UA" "ok 10.77.0.11 80" \
+                        bind 4 tcp 0.0.0.0 80
+                u "A bind :: 179 -> its IPv6 address" "$UA" "ok fd77::11 179" bind 6 tcp :: 179
+                u "A bind loopback 127.0.0.1:8081" "$UA" "ok 127.0.0.1 8081" bind 4 tcp 127.0.0.1 8081
+                u "A bind loopback :80 still needs privilege" "$UA" "err EACCES" bind 4 tcp 127.0.0.1 80
+                u "S1 bind 22 -> 10022 (port mapping)" "$US1" "ok 10.77.0.20 10022" bind 4 tcp 0.0.0.0 22
+                u "S1 bind 0 -> a port of its range" "$US1" "ok 10.77.0.20 {10000-10999}" bind 4 udp 0.0.0.0 0
+                u "S1 bind S2's 11500: refused" "$US1" "err EACCES" bind 4 tcp 10.77.0.20 11500
+                u "S1 bind 6 :: 53 -> [fd77::20]:10053" "$US1" "ok fd77::20 10053" bind 6 udp :: 53
+                u "A tcp to the peer from its address" "$UA" "ok local=* seen=10.77.0.11:{1-65535}" \
+                        tcp 10.77.0.2 $ECHO_PORT
+                u "A tcp to fd77::2 from its address" "$UA" "ok local=* seen=[fd77::11]:{1-65535}" \
+                        tcp fd77::2 $ECHO_PORT
+                u "A tcp to ::ffff:10.77.0.2 (dual-stack) from its address" "$UA" \
+                        "ok local=* seen=10.77.0.11:{1-65535}" tcp ::ffff:10.77.0.2 $ECHO_PORT
+                u "A udp-connect from its address" "$UA" "ok local=* seen=10.77.0.11:{1-65535}" \
+                        udp-connect 10.77.0.2 $ECHO_PORT
+                u "A udp-sendto fd77::2 from its address" "$UA" "ok local=* seen=[fd77::11]:{1-65535}" \
+                        udp-sendto fd77::2 $ECHO_PORT
+                u "S1 tcp from the shared address, a port of its range" "$US1" \
+                        "ok local=* seen=10.77.0.20:{10000-10999}" tcp 10.77.0.2 $ECHO_PORT
+                u "S1 udp-connect from a port of its range" "$US1" \
+                        "ok local=* seen=10.77.0.20:{10000-10999}" udp-connect 10.77.0.2 $ECHO_PORT
+                u "S1 udp-sendto on an unbound socket: EADDRNOTAVAIL (bind first)" "$US1" "err EADDRNOTAVAIL" \
+                        udp-sendto 10.77.0.2 $ECHO_PORT
+                u "S1 udp-sendto after binding its range" "$US1" "ok local=* seen=10.77.0.20:{10000-10999}" \
+                        udp-sendto 10.77.0.2 $ECHO_PORT --bind 0.0.0.0 0
+                u "a user without a slice is unchanged (binds B's address)" "$UN" "ok 10.77.0.12 8081" \
+                        bind 4 tcp 10.77.0.12 8081
+        done
+        UOAT_VARIANT=preload TAG=""
 }
 
 # ---- uoamap ------------------------------------------------------------------------
@@ -749,7 +829,7 @@ sanitizer_check() { # WHEN
 segv_check() {
         local i st=1
         : >"$T/uoad.log"
-        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         kill -SEGV "$UOAT_UOAD_PID"
@@ -760,12 +840,12 @@ segv_check() {
 }
 
 crash_checks() {
-        local bpid st i
+        local bpid st i d
         sanitizer_check "first run"
         segv_check
         echo "# uoad killed with SIGKILL"
         : >"$T/uoad.log"
-        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         uoat_check "uoad starts again" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
@@ -782,12 +862,20 @@ crash_checks() {
         uoat_check "the guard stays after SIGKILL" "$RC" "table inet uoa present" "$(uoat_got)"
         uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/uoa-probe" \
                 udp-sendto 10.77.0.2 $ECHO_PORT
-        uoat_expect "after SIGKILL, slice A still cannot send from the host's address" "err *"
+        if uoat_bpf; then
+                uoat_expect "after SIGKILL, the pinned kernel engine still gives A its source" \
+                        "ok local=* seen=10.77.0.11:{1-65535}"
+                uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/uoa-probe" \
+                        bind 4 tcp 10.77.0.12 8081
+                uoat_expect "after SIGKILL, A still cannot bind B's address (programs pinned)" "err EADDRNOTAVAIL"
+        else
+                uoat_expect "after SIGKILL, slice A still cannot send from the host's address" "err *"
+        fi
         uoat_capture ip netns exec "$H" "$T/bin/uoa-run" --socket "$SOCK" --user "$UA" -- \
                 "$T/bin/uoa-probe" bind 4 tcp 0.0.0.0 80
         expect_refusal "after SIGKILL, uoa-run says uoad is not running" 'uoad is not running'
         : >"$T/uoad.log"
-        uoat_spawn "$H" "$T/uoad.log" "$BUILD/uoad" --config "$T/uoa.conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         uoat_check "a new uoad takes over the stale socket and guard" "$?" "serving" \
@@ -800,6 +888,15 @@ crash_checks() {
         if diff -u "$T/state.h.before" "$T/state.h.after2" >"$T/state.h.diff2"; then st=0; else st=1; fi
         uoat_check "after the restart, SIGTERM still leaves no trace" $st \
                 "host netns state as before uoad" "differences: $(head -c 600 "$T/state.h.diff2" | tr '\n' '|')"
+        if uoat_bpf; then
+                st=0
+                for d in "${UOAT_PINS[@]}"; do [ -e "$d" ] && st=1; done
+                uoat_check "SIGTERM removed the kernel engine's pins" $st "no pin directory" "${UOAT_PINS[*]} remains"
+                uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/uoa-probe" \
+                        bind 4 tcp 10.77.0.12 8081
+                uoat_expect "after SIGTERM the programs are detached (the kernel's own bind again)" \
+                        "ok 10.77.0.12 8081"
+        fi
         sanitizer_check "after the restart"
 }
 
@@ -825,6 +922,7 @@ main() {
                 control_garbage_check
                 scale_check
                 launcher_checks
+                unwrapped_checks
                 uoamap_checks
                 shutdown_checks
                 crash_checks
