@@ -1,12 +1,14 @@
 #!/bin/bash
 # tests/integration/all.sh BUILD_DIR: the integration suites one after the
 # other (run.sh: the socket, route and launcher contract; vini.sh: the VINI
-# demonstration end to end), each suite's summary, then the total as the very
-# last line, "N passed, M failed". Exits non-zero if anything failed.
+# demonstration end to end), under each engine of $UOA_ENGINES (default: bpf
+# then seccomp; both are products), each suite's summary, then the total as
+# the very last line, "N passed, M failed". Exits non-zero if anything failed.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SUITES=(run.sh vini.sh)
+read -r -a ENGINES <<<"${UOA_ENGINES:-bpf seccomp}"
 
 if [ $# -ne 1 ]; then
         echo "usage: $0 BUILD_DIR" >&2
@@ -19,11 +21,12 @@ trap 'INTERRUPTED=1' INT TERM
 
 total_pass=0 total_fail=0
 summaries=()
-for suite in "${SUITES[@]}"; do
+for engine in "${ENGINES[@]}"; do for suite in "${SUITES[@]}"; do
+        echo "# ==== $suite, uoad --engine $engine"
         log=$(mktemp /tmp/uoa-integration.XXXXXX) || exit 1
         # tee ignores SIGINT so that the suite's clean-up never writes into a
         # closed pipe (SIGPIPE would cut the clean-up short).
-        bash "$HERE/$suite" "$1" | (trap '' INT TERM; exec tee "$log")
+        UOA_ENGINE=$engine bash "$HERE/$suite" "$1" | (trap '' INT TERM; exec tee "$log")
         st=${PIPESTATUS[0]}
         line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
         rm -f "$log"
@@ -35,9 +38,9 @@ for suite in "${SUITES[@]}"; do
                 pass=0 fail=1 line="no summary line, exit $st (counted as 1 failure)"
         fi
         total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
-        summaries+=("$suite: $line")
-        [ "$INTERRUPTED" = 1 ] && break
-done
+        summaries+=("$suite ($engine): $line")
+        [ "$INTERRUPTED" = 1 ] && break 2
+done; done
 
 echo
 for s in "${summaries[@]}"; do echo "# $s"; done

@@ -726,6 +726,13 @@ uoamap_checks() {
                 "non-zero exit and ':3:'" "$(uoat_got) stderr '$ERR'"
         uoat_host "$map" check "$T/uoa.conf"
         uoat_check "uoamap check: the world's policy is valid" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        uoamap_live status --json
+        uoat_check "uoamap status --json names the engine ($UOA_ENGINE asked)" \
+                "$(python3 -c 'import json,sys; s=json.load(sys.stdin); a=sys.argv[1]; sys.exit(0 if s["engine"] in ("bpf","seccomp") and (a=="auto" or s["engine"]==a) and s["slices"]>=4 else 1)' "$UOA_ENGINE" <<<"$OUT"; echo $?)" \
+                "engine $UOA_ENGINE, the world's slices" "$(uoat_got)"
+        uoamap_live status
+        uoat_check "uoamap status prints one 'key value' line each" \
+                "$([[ $OUT == "engine "* ]] && [[ $OUT == *"slices "* ]]; echo $?)" "engine ..., slices ..." "$(uoat_got)"
 
         uoamap_live show
         st=1
