@@ -15,7 +15,11 @@
 #   S  scratch namespace: uoad with generated policies of N slices (memory)
 # Variants: native (plain user in H), uoa-run, uoa-run --no-preload, static
 # (a static binary under uoa-run), shared (uoa-run, the shared-address
-# slice), container (plain user in C, routed via H).
+# slice), container (plain user in C, routed via H) with uoad --engine
+# seccomp; then bpf, bpf-static, bpf-shared (the same under --engine bpf:
+# the kernel decides, fewer calls trap) and unwrapped (the dedicated slice's
+# uid without uoa-run, held by the kernel engine alone). Each run restarts
+# uoad between the two engines; native is measured in both halves.
 # Tests: roundtrip (capset, answered by uoad at once: the bare notification
 # round trip), bind (socket+bind+close), tcp-crr, udp-rr (sendto(dest)),
 # tcp-rr, tcp-stream, udp-stream (sendto(dest)); then notification
@@ -41,7 +45,9 @@ P=uoab-p-$UOAT_ID
 UA=uoab${UOAT_ID}a            # the dedicated-address slice
 US=uoab${UOAT_ID}s            # the shared-address slice
 UN=uoab${UOAT_ID}n            # no slice: native and container runs
-VARIANTS=(native uoa-run no-preload static shared container)
+VARIANTS_SECCOMP=(native uoa-run no-preload static shared container)
+VARIANTS_BPF=(native bpf bpf-static bpf-shared unwrapped)
+VARIANTS=(native uoa-run no-preload static shared container bpf bpf-static bpf-shared unwrapped)
 
 die() { uoat_warn "$*"; exit 1; }
 
@@ -80,7 +86,18 @@ for f in uoa-run libuoa-preload.so bench/rr bench/rr-static bench/sockcalls benc
 done
 chown root:root "$T/bin/uoa-run" && chmod 4755 "$T/bin/uoa-run"
 [ -x "$BUILD/bench/decide" ] || die "missing $BUILD/bench/decide"
-uoat_uoad_start || exit 1
+uoat_bpffs_setup || die "no bpf file system for the kernel engine"
+# bench_engine ENGINE: (re)start uoad with that engine.
+bench_engine() {
+        if [ -n "${UOAT_UOAD_PID:-}" ] && uoat_uoad_alive; then
+                kill -TERM "$UOAT_UOAD_PID"
+                wait "$UOAT_UOAD_PID" 2>/dev/null
+        fi
+        UOA_ENGINE=$1
+        uoat_uoad_start || die "uoad --engine $1 did not start"
+        [ "$UOAT_ENGINE_ACTIVE" = "$1" ] || die "uoad runs the $UOAT_ENGINE_ACTIVE engine, not $1"
+}
+bench_engine seccomp
 for proto in udp tcp; do
         port=$UDP_PORT
         [ $proto = tcp ] && port=$TCP_PORT
@@ -100,18 +117,19 @@ vargv() {
         case $v in
         native) CMD=(ip netns exec "$H" setpriv --reuid="$UN" --regid="$UN" --clear-groups "$T/bin/$prog" "$@") ;;
         container) CMD=(ip netns exec "$C" setpriv --reuid="$UN" --regid="$UN" --clear-groups "$T/bin/$prog" "$@") ;;
-        static)
+        unwrapped) CMD=(ip netns exec "$H" setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/$prog" "$@") ;;
+        static | bpf-static)
                 UOAT_VARIANT=preload
                 uoat_slice_argv "$UA" "$T/bin/$prog-static" "$@"
                 CMD=("${UOAT_CMD[@]}")
                 ;;
-        uoa-run | no-preload)
+        uoa-run | no-preload | bpf)
                 UOAT_VARIANT=preload
                 [ "$v" = no-preload ] && UOAT_VARIANT=nopreload
                 uoat_slice_argv "$UA" "$T/bin/$prog" "$@"
                 CMD=("${UOAT_CMD[@]}")
                 ;;
-        shared)
+        shared | bpf-shared)
                 UOAT_VARIANT=preload
                 uoat_slice_argv "$US" "$T/bin/$prog" "$@"
                 CMD=("${UOAT_CMD[@]}")
@@ -140,7 +158,11 @@ sample() {
 # ---- 1. per-operation tests, every variant ------------------------------------------
 echo "bench: $R runs of each test x ${#VARIANTS[@]} variants (streams ${SECS} s) ..."
 for r in $(seq "$R"); do
-        for v in "${VARIANTS[@]}"; do
+        for v in "${VARIANTS_SECCOMP[@]}" restart "${VARIANTS_BPF[@]}"; do
+                if [ "$v" = restart ]; then
+                        bench_engine bpf
+                        continue
+                fi
                 addr=10.77.0.11
                 [ "$v" = container ] && addr=10.78.0.2
                 [ "$v" = native ] || [ "$v" = container ] || addr=0.0.0.0
@@ -152,6 +174,7 @@ for r in $(seq "$R"); do
                 vargv "$v" rr tcp-stream 10.77.0.2 $TCP_PORT "$SECS" && sample tcp-stream "$v" Mbit/s "${CMD[@]}"
                 vargv "$v" rr udp-stream 10.77.0.2 $UDP_PORT "$SECS" && sample udp-stream "$v" Mbit/s "${CMD[@]}"
         done
+        bench_engine seccomp
         echo "  run $r/$R done ($(( ($(uoat_now_ms) - T_START) / 1000 )) s)"
 done
 
@@ -198,7 +221,7 @@ for n in 1 100 10000 100000; do
         conf=$T/slices-$n.conf sock=$T/uoad-$n.sock
         "$BUILD/bench/decide" gen $n >"$conf" || die "decide gen"
         t0=$(uoat_now_ms)
-        uoat_spawn "$S" "$T/uoad-$n.log" "$BUILD/uoad" --config "$conf" --socket "$sock"
+        uoat_spawn "$S" "$T/uoad-$n.log" "$BUILD/uoad" --engine bpf --config "$conf" --socket "$sock"
         pid=$UOAT_LAST_PID
         for i in $(seq 600); do
                 [ -S "$sock" ] && break
@@ -207,6 +230,7 @@ for n in 1 100 10000 100000; do
         done
         [ -S "$sock" ] || die "uoad with $n slices did not come up: $(tail -n 3 "$T/uoad-$n.log")"
         up=$(($(uoat_now_ms) - t0))
+        uoat_pins_record "$T/uoad-$n.log"
         sleep 0.2
         rss=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
         MEM+=("$n $rss $up")
@@ -227,6 +251,7 @@ ratio() { # TEST VARIANT: its median / native's median
         echo "$R runs per cell (notification throughput: 3); ratio = median / native median (rates: < 1 is slower)"
         echo
         printf '%-16s %-11s %12s %12s %12s %-8s %6s\n' test variant median min max unit ratio
+        echo "(uoa-run, no-preload, static, shared: --engine seccomp; bpf, bpf-*, unwrapped: --engine bpf)"
         for test in roundtrip bind tcp-crr udp-rr tcp-rr tcp-stream udp-stream conc-bind-x1 conc-bind-x8 conc-bind-x64; do
                 base=""
                 for v in "${VARIANTS[@]}"; do
@@ -245,7 +270,8 @@ ratio() { # TEST VARIANT: its median / native's median
         echo
         echo "per decision (policy_slice_find + policy_bind_decide + policy_source_select, in-process,"
         echo "median of 101 batches of 1000 requests; 'all': from uids drawn among all the slices,"
-        echo "'100 active': from the same 100 of them) and uoad (no tables: nftables guard only):"
+        echo "'100 active': from the same 100 of them) and uoad --engine bpf (no tables: the nftables guard"
+        echo "and the kernel engine's maps filled before the socket appears):"
         printf '%-8s %9s %9s %9s %11s %9s %12s %11s\n' slices "ns (all)" min max "ns (100 act)" "parse ms" \
                 "uoad RSS kB" "uoad up ms"
         while read -r _ n all lo hi parse hot; do
@@ -268,6 +294,14 @@ ratio() { # TEST VARIANT: its median / native's median
         target "udp-rr with sendto(dest), uoa-run / native" "$(ratio udp-rr uoa-run)" 0.9
         target "tcp-crr, dedicated address, uoa-run / native" "$(ratio tcp-crr uoa-run)" 0.95
         target "tcp-crr, shared address / native" "$(ratio tcp-crr shared)" 0.7
+        echo "targets (issue 11, the kernel engine), from the medians above:"
+        target "bind (socket+bind+close), bpf / native" "$(ratio bind bpf)" 0.9
+        target "bind, unwrapped (kernel engine alone) / native" "$(ratio bind unwrapped)" 0.9
+        target "tcp-crr, dedicated address, bpf / native" "$(ratio tcp-crr bpf)" 0.95
+        target "tcp-crr, shared address, bpf-shared / native" "$(ratio tcp-crr bpf-shared)" 0.9
+        target "udp-rr with sendto(dest), bpf / native" "$(ratio udp-rr bpf)" 0.95
+        target "udp-stream with sendto(dest), bpf / native" "$(ratio udp-stream bpf)" 0.95
+        target "tcp-rr (send on a connected socket), bpf / native" "$(ratio tcp-rr bpf)" 0.97
         bind_over=$(awk -v s="$(med bind uoa-run)" -v n="$(med bind native)" 'BEGIN { printf "%.1f", 1e6 / s - 1e6 / n }')
         rt=$(awk -v s="$(med roundtrip uoa-run)" 'BEGIN { printf "%.1f", 1e6 / s }')
         printf '  %-58s %8s  (<= %s + 2)  %s\n' "bind: us over native (<= one round trip + 2 us)" "$bind_over" "$rt" \

@@ -18,6 +18,7 @@ static const char *const verbs[_WIRE_VERB_MAX] = {
         [WIRE_RELOAD] = "reload",
         [WIRE_NETLINK] = "netlink",
         [WIRE_STATUS] = "status",
+        [WIRE_TRAPS] = "traps",
 };
 
 /* Parse a decimal number of at most max, ending at a space, newline or end. */
@@ -50,7 +51,7 @@ static int parse_args(wire_request *r, const char *p, const char *end)
                 r->body_len = (size_t) (end - p);
                 return r->body_len > 0 ? 0 : -EINVAL;
         }
-        if (r->verb == WIRE_REGISTER || (r->verb == WIRE_SHOW && p < end && *p == ' ')) {
+        if (r->verb == WIRE_REGISTER || r->verb == WIRE_TRAPS || (r->verb == WIRE_SHOW && p < end && *p == ' ')) {
                 if (p >= end || *p++ != ' ' || parse_number(&p, end, (uid_t) -1 - 1, &v) < 0)
                         return -EINVAL;
                 r->uid = (uid_t) v;

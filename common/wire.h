@@ -5,6 +5,8 @@
  * daemon answers with one or more messages and closes. Requests:
  *   "register UID FD"   uoa-run (effective uid 0 only): pull listener FD
  *   "show [UID]"        anyone: the policy, canonical lines
+ *   "traps UID"         anyone: "traps N", the POLICY_TRAP_* bits of the calls
+ *                       uid's filter must trap (all with the seccomp engine)
  *   "status"            anyone: "KEY VALUE" lines: engine (bpf|seccomp),
  *                       sessions, slices, and pinned (the kernel engine's
  *                       pin directory) when the engine is bpf
@@ -51,6 +53,7 @@ typedef enum wire_verb {
         WIRE_RELOAD,
         WIRE_NETLINK,
         WIRE_STATUS,
+        WIRE_TRAPS,
         _WIRE_VERB_MAX,
 } wire_verb;
 

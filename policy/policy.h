@@ -160,3 +160,20 @@ typedef void (*policy_bpf_source_fn)(uid_t uid, const uoa_addr *prefix, unsigned
                                      void *userdata);
 size_t policy_bpf_sources(const policy_slice *s, int family, policy_bpf_source_fn emit, void *userdata);
 int policy_bpf_source_index(const policy_slice *s, const uoa_addr *prefix, unsigned bits);
+
+/* Which socket calls a supervised process of s must still trap when the
+ * kernel engine decides the rest (uoa-run builds its filter from this):
+ * listen and sends with a destination always (the kernel auto-binds an
+ * unbound listener or datagram socket to the wildcard and runs no BPF hook
+ * for it; uoad binds it to the slice's address first, and the shim's mark
+ * keeps sends on bound sockets off the trap); bind on a shared address (a
+ * free port of the range is uoad's to find: the programs can only draw
+ * one); connect when a family has several addresses and the slice a table
+ * (the route's preferred source is uoad's lookup, the programs take the
+ * longest match). With the seccomp engine everything traps. */
+#define POLICY_TRAP_BIND (1u << 0)
+#define POLICY_TRAP_LISTEN (1u << 1)
+#define POLICY_TRAP_CONNECT (1u << 2)
+#define POLICY_TRAP_SEND (1u << 3) /* sendto with a destination, sendmsg, sendmmsg */
+#define POLICY_TRAPS_ALL 0xfu
+unsigned policy_bpf_traps(const policy_slice *s);

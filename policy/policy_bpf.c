@@ -115,3 +115,16 @@ size_t policy_bpf_sources(const policy_slice *s, int family, policy_bpf_source_f
         }
         return n;
 }
+
+unsigned policy_bpf_traps(const policy_slice *s)
+{
+        unsigned traps = POLICY_TRAP_LISTEN | POLICY_TRAP_SEND;
+        bool several = engine_address(s, AF_INET, 1) || engine_address(s, AF_INET6, 1);
+
+        for (size_t i = 0; i < s->n_addrs; i++)
+                if (s->addrs[i].shared)
+                        traps |= POLICY_TRAP_BIND;
+        if (several && s->table)
+                traps |= POLICY_TRAP_CONNECT;
+        return traps;
+}

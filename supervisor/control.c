@@ -284,6 +284,21 @@ static void control_status(uoad *d, conn *c)
         conn_reply(c, 0, "", text);
 }
 
+/* What uid's filter must trap: with the kernel engine, only what it cannot
+ * decide for the slice (policy_bpf_traps). Asked by uoa-run before it
+ * installs the filter; nothing secret, and a filter that traps more than
+ * needed is only slower. */
+static void control_traps(uoad *d, conn *c, const wire_request *req)
+{
+        const policy_slice *s = policy_slice_find(d->policy, req->uid);
+        char text[32];
+
+        if (!s)
+                return conn_reply(c, -ENOENT, "has no slice in the policy", NULL);
+        snprintf(text, sizeof(text), "traps %u\n", d->bpf ? policy_bpf_traps(s) : POLICY_TRAPS_ALL);
+        conn_reply(c, 0, "", text);
+}
+
 static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
 {
         wire_request req;
@@ -302,6 +317,8 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
                 return control_show(d, c, &req);
         if (req.verb == WIRE_STATUS)
                 return control_status(d, c);
+        if (req.verb == WIRE_TRAPS)
+                return control_traps(d, c, &req);
         if (c->cred.uid != 0)
                 return conn_reply(c, -EPERM, "changing the policy is root-only", NULL);
         if (req.verb == WIRE_ADD || req.verb == WIRE_DEL)

@@ -4,7 +4,9 @@
  *
  * What traps and why (DESIGN §4, §5.4, §7):
  *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
- *       the calls where the kernel would pick or take a local address;
+ *       the calls where the kernel would pick or take a local address, as
+ *       far as uoad says they must (`traps`: with the kernel engine, only
+ *       what its programs cannot decide for the slice, policy_bpf_traps());
  *       sendto without a destination and all reads/writes never trap, nor
  *       does sendto marked by the shim as on a bound socket (below).
  *   socket(AF_INET or AF_INET6, SOCK_RAW)   uoad creates raw sockets for
@@ -30,6 +32,7 @@
 
 #include "common/macro.h"
 #include "common/fastpath.h"
+#include "policy/policy.h"
 #include "supervisor/filter.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -64,32 +67,44 @@ static int filter_socket_rules(scmp_filter_ctx ctx)
         return r;
 }
 
-static int filter_rules(scmp_filter_ctx ctx)
+/* sendto with a destination, unless its length is the shim's mark for a
+ * bound socket (common/fastpath.h). Why letting a marked call through is
+ * safe whoever makes it: on a socket bound to the slice's address the
+ * kernel keeps that source; on any other socket the kernel picks the
+ * source, at worst auto-binding the wildcard and an ephemeral port, which an
+ * unmarked sendto(NULL) can do already, and the guard drops a packet whose
+ * source is not the slice's (EPERM). The mark is compared on all 64 bits:
+ * upper bits set trap, the safe way. MSG_FASTOPEN traps whatever the
+ * length: it would make the kernel bind a TCP socket to a source and port
+ * it chose. */
+static int filter_sendto_rules(scmp_filter_ctx ctx)
 {
-        static const int notify[] = { SCMP_SYS(bind),    SCMP_SYS(listen),   SCMP_SYS(connect),
-                                      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg), SCMP_SYS(capset) };
+        int r;
+
+        r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
+                             SCMP_A5_64(SCMP_CMP_NE, UOA_SENDTO_BOUND_LEN));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
+                                     SCMP_CMP64(3, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
+        return r;
+}
+
+static int filter_rules(scmp_filter_ctx ctx, unsigned traps)
+{
+        static const struct { int nr; unsigned trap; } notify[] = {
+                { SCMP_SYS(bind), POLICY_TRAP_BIND },       { SCMP_SYS(listen), POLICY_TRAP_LISTEN },
+                { SCMP_SYS(connect), POLICY_TRAP_CONNECT }, { SCMP_SYS(sendmsg), POLICY_TRAP_SEND },
+                { SCMP_SYS(sendmmsg), POLICY_TRAP_SEND },   { SCMP_SYS(capset), 0 /* always */ },
+        };
         static const int refuse[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
                                       SCMP_SYS(io_uring_register) };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(notify); i++)
-                if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, notify[i], 0)) < 0)
+                if ((!notify[i].trap || (traps & notify[i].trap)) &&
+                    (r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, notify[i].nr, 0)) < 0)
                         return r;
-        /* sendto with a destination, unless its length is the shim's mark
-         * for a bound socket (common/fastpath.h). Why letting a marked call
-         * through is safe whoever makes it: on a socket bound to the slice's
-         * address the kernel keeps that source; on any other socket the
-         * kernel picks the source, at worst auto-binding the wildcard and an
-         * ephemeral port, which an unmarked sendto(NULL) can do already, and
-         * the guard drops a packet whose source is not the slice's (EPERM).
-         * The mark is compared on all 64 bits: upper bits set trap, the safe
-         * way. MSG_FASTOPEN traps whatever the length: it would make the
-         * kernel bind a TCP socket to a source and port it chose. */
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
-                                  SCMP_A5_64(SCMP_CMP_NE, UOA_SENDTO_BOUND_LEN))) < 0)
-                return r;
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 2, SCMP_A4_64(SCMP_CMP_NE, 0),
-                                  SCMP_CMP64(3, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN))) < 0)
+        if ((traps & POLICY_TRAP_SEND) && (r = filter_sendto_rules(ctx)) < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(refuse); i++)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refuse[i], 0)) < 0)
@@ -98,7 +113,7 @@ static int filter_rules(scmp_filter_ctx ctx)
 }
 
 /* The filter as classic BPF, exported by libseccomp into a memfd. */
-static int filter_export(struct sock_fprog *ret)
+static int filter_export(unsigned traps, struct sock_fprog *ret)
 {
         _cleanup_close_ int mfd = -1;
         scmp_filter_ctx ctx;
@@ -111,7 +126,7 @@ static int filter_export(struct sock_fprog *ret)
                 return -ENOMEM;
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
         if (r == 0)
-                r = filter_rules(ctx);
+                r = filter_rules(ctx, traps);
         if (r == 0) {
                 mfd = memfd_create("uoa-filter", MFD_CLOEXEC);
                 r = mfd < 0 ? negative_errno() : seccomp_export_bpf(ctx, mfd);
@@ -133,12 +148,12 @@ static int filter_export(struct sock_fprog *ret)
         return 0;
 }
 
-int uoa_filter_install(void)
+int uoa_filter_install(unsigned traps)
 {
         struct sock_fprog prog;
         int r, fd;
 
-        r = filter_export(&prog);
+        r = filter_export(traps, &prog);
         if (r < 0)
                 return r;
         /* WAIT_KILLABLE_RECV (5.19): once uoad has received a notification,

@@ -22,6 +22,7 @@
 
 #include "common/macro.h"
 #include "common/wire.h"
+#include "policy/policy.h"
 #include "supervisor/filter.h"
 
 #define EXIT_UOA 125
@@ -160,6 +161,34 @@ static void set_preload(const char *lib)
                 setenv("LD_PRELOAD", lib, 1);
 }
 
+/* Which calls our filter traps (wire.h "traps"): with the kernel engine,
+ * only what it cannot decide for the slice. Trapping more is only slower,
+ * never less safe, so anything unexpected means "all". */
+static unsigned traps_ask(const char *path, uid_t uid, const char *user)
+{
+        _cleanup_close_ int fd = wire_connect(path);
+        _cleanup_free_ char *reply = NULL;
+        const char *msg, *payload;
+        unsigned traps;
+        char req[32];
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                die("uoad is not running (cannot connect to %s: %s)", path, strerror(-fd));
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval) { .tv_sec = REGISTER_TIMEOUT_S },
+                          sizeof(struct timeval));
+        snprintf(req, sizeof(req), "traps %u", uid);
+        if (wire_call(fd, req, strlen(req), &reply, &len) < 0)
+                return POLICY_TRAPS_ALL;
+        r = wire_reply_status(reply, &msg, &payload);
+        if (r == -ENOENT)
+                die("user %s has no slice in the uoa policy", user);
+        if (r < 0 || sscanf(payload, "traps %u", &traps) != 1)
+                return POLICY_TRAPS_ALL;
+        return traps & POLICY_TRAPS_ALL;
+}
+
 /* Register the listener with uoad, then close our copy whatever happened:
  * it never reaches the slice's command. */
 static void hand_over(int sock, int listener, uid_t uid, const char *user)
@@ -202,6 +231,7 @@ int main(int argc, char **argv)
         bool setuid_mode = geteuid() != ruid;
         gid_t groups[NGROUPS_MAX];
         int ngroups = NGROUPS_MAX, cmd, sock, listener;
+        unsigned traps;
         const char *path, *lib = NULL;
         struct passwd *pw;
 
@@ -222,6 +252,7 @@ int main(int argc, char **argv)
                 die("user %s is in too many groups", pw->pw_name);
         if (!arg_no_preload && !(lib = preload_path()))
                 die("cannot find %s (use --no-preload to run without it)", PRELOAD_NAME);
+        traps = traps_ask(path, pw->pw_uid, pw->pw_name);
         sock = wire_connect(path);
         if (sock < 0)
                 die("uoad is not running (cannot connect to %s: %s)", path, strerror(-sock));
@@ -230,7 +261,7 @@ int main(int argc, char **argv)
                 die("cannot set a timeout on the uoad socket: %m");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 die("cannot set no_new_privs: %m");
-        listener = uoa_filter_install();
+        listener = uoa_filter_install(traps);
         if (listener < 0)
                 die("cannot install the seccomp filter: %s", strerror(-listener));
         hand_over(sock, listener, pw->pw_uid, pw->pw_name);

@@ -703,10 +703,16 @@ running_slice_sees() { # HOW CMD...
 
 # A slice's flood of refusals is logged at most 10 lines a second, the rest
 # counted in one line (invariant 5: it cannot flood the operator's log).
+uoat_bind_count() { # USER: uoad's count of the user's allowed binds
+        uoamap_live show "$1" --json
+        python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"].get("bind",{}).get("allowed",0))' <<<"$OUT"
+}
+
 rate_limit_check() {
-        local before after lines burst="for i in \$(seq 40); do $T/bin/uoa-probe bind 4 tcp 10.77.0.11 81; done"
+        # Raw sockets trap in both engines; B has no raw grant.
+        local before after lines burst="for i in \$(seq 40); do $T/bin/uoa-attack raw; done"
         before=$(grep -c "slice $(id -u "$UB").*refused" "$T/uoad.log")
-        uoat_slice_run "$UB" /bin/sh -c "$burst >/dev/null; sleep 1.2; $T/bin/uoa-probe bind 4 tcp 10.77.0.11 81"
+        uoat_slice_run "$UB" /bin/sh -c "$burst >/dev/null; sleep 1.2; $T/bin/uoa-attack raw"
         sleep 0.2
         after=$(grep -c "slice $(id -u "$UB").*refused" "$T/uoad.log")
         lines=$((after - before))
@@ -750,13 +756,31 @@ uoamap_checks() {
         uoat_check "uoamap show --json parses with python3 -m json.tool" $st \
                 "valid JSON containing 10.77.0.11" "$(uoat_got)"
 
+        # Counted where uoad decides: binds with the seccomp engine; with the
+        # kernel engine A's binds never reach uoad, its listens and netlink do.
+        local allowed=bind refused=bind
+        uoat_bpf && allowed=listen refused=netlink
         uoamap_live show "$UA"
         uoat_check "uoamap show counts A's calls, refused ones too" \
-                "$([[ $OUT == *"calls"*"bind"*"refused"* ]]; echo $?)" "a calls line with refusals" "$(uoat_got)"
+                "$([[ $OUT == *"calls"*"$allowed"*"refused"* ]]; echo $?)" "a calls line with refusals" "$(uoat_got)"
         uoamap_live show "$UA" --json
         uoat_check "uoamap show --json has per-call counters" \
-                "$(python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; b=s["calls"]["bind"]; sys.exit(0 if b["allowed"]>0 and b["refused"]>0 else 1)' <<<"$OUT"; echo $?)" \
-                "calls.bind.allowed and .refused > 0" "$(uoat_got)"
+                "$(python3 -c 'import json,sys; c=json.load(sys.stdin)[0]["calls"]; sys.exit(0 if c[sys.argv[1]]["allowed"]>0 and c[sys.argv[2]]["refused"]>0 else 1)' "$allowed" "$refused" <<<"$OUT"; echo $?)" \
+                "calls.$allowed.allowed and calls.$refused.refused > 0" "$(uoat_got)"
+        if uoat_bpf; then
+                local c0 c1
+                c0=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"].get("bind",{}).get("allowed",0))' <<<"$OUT")
+                uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+                uoamap_live show "$UA" --json
+                c1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"].get("bind",{}).get("allowed",0))' <<<"$OUT")
+                uoat_check "kernel engine: a dedicated slice's supervised bind costs no round trip" \
+                        "$([ "$c0" = "$c1" ]; echo $?)" "bind counter unchanged" "$c0 -> $c1"
+                c0=$(uoat_bind_count "$US1")
+                uoat_slice "$US1" bind 4 tcp 0.0.0.0 0
+                uoat_check "kernel engine: a shared slice's bind still traps (uoad finds a free port)" \
+                        "$([ "$(uoat_bind_count "$US1")" = $((c0 + 1)) ]; echo $?)" "bind counter +1" \
+                        "$c0 -> $(uoat_bind_count "$US1")"
+        fi
         rate_limit_check
 
         # Live changes (§8: applied live). 10.77.0.30 is on the host, unassigned.
@@ -791,8 +815,12 @@ shutdown_checks() {
         local bpid i st
         echo "# uoad shutdown"
         uoat_breaker_open && uoat_warn "uoad did not answer earlier: the fail-closed check may wait 10 s"
-        # B's address on an unprivileged port: unchecked, this bind would succeed.
-        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; exec $T/bin/uoa-probe bind 4 tcp 10.77.0.12 8080"
+        # B's address on an unprivileged port: unchecked, this bind would
+        # succeed. With the kernel engine binds do not trap and SIGTERM takes
+        # the programs away (uoa switched off): a listen, which still traps.
+        local late="bind 4 tcp 10.77.0.12 8080" what=bind
+        uoat_bpf && late="listen 4" what=listen
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; exec $T/bin/uoa-probe $late"
         timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/late.out" 2>"$T/late.err" </dev/null &
         bpid=$!
         UOAT_PIDS+=("$bpid")
@@ -804,7 +832,7 @@ shutdown_checks() {
         uoat_check "uoad exits within 5 s of SIGTERM" $st "exited" "still running"
         wait "$bpid"
         RC=$? OUT=$(cat "$T/late.out") ERR=$(cat "$T/late.err") UOAT_SKIPPED=0
-        uoat_expect "fail closed: a bind after uoad's exit gets an error" "err *"
+        uoat_expect "fail closed: a $what after uoad's exit gets an error" "err *"
         net_state "$H" >"$T/state.h.after" 2>&1
         if diff -u "$T/state.h.before" "$T/state.h.after" >"$T/state.h.diff"; then st=0; else st=1; fi
         uoat_check "SIGTERM removed the rules, routes and nftables uoad applied" $st \
@@ -856,7 +884,10 @@ crash_checks() {
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         uoat_check "uoad starts again" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
-        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; exec $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8081"
+        # With the kernel engine the bind does not trap: a listen after it does.
+        local then=""
+        uoat_bpf && then="; exec $T/bin/uoa-probe listen 4"
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 1.5; $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8081$then"
         timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/late.out" 2>"$T/late.err" </dev/null &
         bpid=$!
         UOAT_PIDS+=("$bpid")
@@ -864,7 +895,15 @@ crash_checks() {
         kill -KILL "$UOAT_UOAD_PID"
         wait "$bpid"
         RC=$? OUT=$(cat "$T/late.out") ERR=$(cat "$T/late.err") UOAT_SKIPPED=0
-        uoat_expect "fail closed after SIGKILL: a supervised bind gets an error" "err *"
+        if uoat_bpf; then
+                local both=$OUT
+                OUT=$(head -n 1 <<<"$both") RC=0
+                uoat_expect "after SIGKILL the pinned programs still decide a supervised bind (-> A's address)" \
+                        "ok 10.77.0.11 8081"
+                OUT=$(sed -n 2p <<<"$both") RC=1
+        fi
+        uoat_expect "fail closed after SIGKILL: a supervised $( uoat_bpf && echo listen || echo bind ) gets an error" \
+                "err *"
         uoat_host nft list table inet uoa
         uoat_check "the guard stays after SIGKILL" "$RC" "table inet uoa present" "$(uoat_got)"
         uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$T/bin/uoa-probe" \
