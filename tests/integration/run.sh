@@ -37,7 +37,24 @@ world_setup() {
         uoat_need && uoat_tmp_setup "$1" && uoat_net_setup && uoat_users_setup || return 1
         uoat_policy_text >"$T/uoa.conf"
         uoat_bins_install || uoat_warn "some binaries are missing; their checks will fail"
-        uoat_echo_start
+        uoat_echo_start && local_echo_start
+}
+
+# The local receiver: uoa-echo --log in the host namespace, on every address
+# the host has (127.0.0.1, 10.77.0.1, fd77::1, the slices'). It logs the
+# source of each datagram, so one whose reply went to a forged source shows.
+LOCAL_PORT=9
+local_echo_start() {
+        local i
+        uoat_spawn "$H" "$T/local.log" "$T/bin/uoa-echo" --log $LOCAL_PORT
+        for i in $(seq 50); do
+                grep -q ready "$T/local.log" 2>/dev/null && return 0
+                uoat_pid_alive "$UOAT_LAST_PID" || break
+                sleep 0.1
+        done
+        uoat_warn "the local uoa-echo did not start:"
+        sed 's/^/  local.log: /' "$T/local.log" >&2
+        return 1
 }
 
 # Before uoad: the world itself works (root, natively, in the host namespace).
@@ -53,6 +70,8 @@ world_checks() {
         done
         uoat_host "$T/bin/uoa-probe-static" bind 4 tcp 10.77.0.11 80
         uoat_expect "world: static probe binds natively" "ok 10.77.0.11 80"
+        uoat_host "$T/bin/uoa-probe" udp-sendto 127.0.0.1 $LOCAL_PORT
+        uoat_expect "world: root reaches the local receiver" "ok local=* seen=127.0.0.1:{1-65535}"
 }
 
 # ---- socket checks, run once per way x variant ------------------------------------
@@ -231,6 +250,120 @@ spoof_checks() {
                 sendto-mark-fastopen 10.77.0.2 $ECHO_PORT
 }
 
+# ---- toward local receivers (issue 19: the guard checks lo too) --------------------
+# Root's own datagram is logged after everything a slice sent before it (one
+# UDP socket, one queue): then the log is complete up to now.
+local_sync() {
+        local i n
+        n=$(wc -l <"$T/local.log")
+        ip netns exec "$H" "$T/bin/uoa-probe" udp-sendto 127.0.0.1 $LOCAL_PORT >/dev/null 2>&1
+        for i in $(seq 20); do
+                [ "$(wc -l <"$T/local.log")" -gt "$n" ] && return 0
+                sleep 0.05
+        done
+}
+
+# la NAME USER PATTERN FORGED ATTACK-ARGS...: an attack toward the local
+# receiver, judged by its result and by the receiver: nothing from FORGED.
+la() {
+        local name=$1 user=$2 pat=$3 forged=$4 mark seen
+        shift 4
+        mark=$(wc -l <"$T/local.log")
+        a "$name" "$user" "$pat" "$@"
+        local_sync
+        seen=$(tail -n +$((mark + 1)) "$T/local.log" | grep -F " $forged " | head -n 3 | tr '\n' '|')
+        uoat_check "$TAG $name: nothing arrives from $forged" "$([ -z "$seen" ]; echo $?)" \
+                "no datagram from $forged in the receiver's log" "received: $seen"
+}
+
+local_spoof_checks() {
+        la "local: IP_PKTINFO with B's source to the host's 10.77.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.12 pktinfo 10.77.0.12 10.77.0.1 $LOCAL_PORT
+        la "local: IP_PKTINFO with B's source to 127.0.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.12 pktinfo 10.77.0.12 127.0.0.1 $LOCAL_PORT
+        la "local: IP_PKTINFO with the host's source to 10.77.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.1 pktinfo 10.77.0.1 10.77.0.1 $LOCAL_PORT
+        la "local: IPV6_PKTINFO with B's source to fd77::1 refused" "$UA" "err EPERM" \
+                fd77::12 pktinfo fd77::12 fd77::1 $LOCAL_PORT
+        la "local: IPV6_PKTINFO with the host's source to fd77::1 refused" "$UA" "err EPERM" \
+                fd77::1 pktinfo fd77::1 fd77::1 $LOCAL_PORT
+        a "local: IP_PKTINFO naming A's own address reaches the receiver" "$UA" \
+                "ok seen=10.77.0.11 {1-65535}" pktinfo 10.77.0.11 10.77.0.1 $LOCAL_PORT
+        la "local: shared S1's IP_PKTINFO with the host's source refused" "$US1" "err EPERM" \
+                10.77.0.1 pktinfo 10.77.0.1 10.77.0.1 $LOCAL_PORT
+        # Unbound, so the kernel picks the source: for a local destination the
+        # local route's (the host's 10.77.0.1), on an ephemeral port outside
+        # S1's range.
+        la "local: shared S1's sendto mark to its shared address (host's source, port outside its range) refused" \
+                "$US1" "err EPERM" 10.77.0.1 sendto-mark 10.77.0.20 $LOCAL_PORT
+        la "local: sendto mark on an unbound socket to the host's address refused" "$UA" "err EPERM" \
+                10.77.0.1 sendto-mark 10.77.0.1 $LOCAL_PORT
+        a "local: sendto mark on an unbound socket to 127.0.0.1 keeps loopback" "$UA" \
+                "ok seen=127.0.0.1 {1-65535}" sendto-mark 127.0.0.1 $LOCAL_PORT
+        la "local: HDRINCL with B's source refused" "$UA" "err EPERM" \
+                10.77.0.12 hdrincl 10.77.0.12 10.77.0.1 $LOCAL_PORT
+        la "local: HDRINCL with 8.8.8.8 as source refused" "$UA" "err EPERM" \
+                8.8.8.8 hdrincl 8.8.8.8 10.77.0.1 $LOCAL_PORT
+        a "local: HDRINCL with A's own source is sent" "$UA" "ok sent" hdrincl 10.77.0.11 10.77.0.1 $LOCAL_PORT
+        a "HDRINCL with a loopback source off lo refused" "$UA" "err EPERM" \
+                hdrincl 127.0.0.1 10.77.0.2 $ECHO_PORT
+}
+
+# B serves under uoa-run (uoa-echo, bound by uoad to fd77::12): its replies
+# over lo come from its own socket with its own source.
+B_ECHO_PORT=5555
+local_b_echo_start() {
+        local i
+        uoat_slice_argv "$UB" "$T/bin/uoa-echo" $B_ECHO_PORT
+        "${UOAT_CMD[@]}" >"$T/echo-b.log" 2>&1 </dev/null &
+        UOAT_PIDS+=($!)
+        UOAT_B_ECHO_PID=$!
+        for i in $(seq 50); do
+                grep -q ready "$T/echo-b.log" 2>/dev/null && return 0
+                uoat_pid_alive "$UOAT_B_ECHO_PID" || break
+                sleep 0.1
+        done
+}
+
+# Correct sources keep working over lo: loopback, the host's, a slice's own
+# and another slice's address, a slice with an interface list, a shared one.
+local_traffic_checks() {
+        echo "# local traffic with correct sources"
+        s "local: A tcp to 127.0.0.1" "$UA" "ok local=127.0.0.1:* seen=127.0.0.1:{1-65535}" \
+                tcp 127.0.0.1 $LOCAL_PORT
+        s "local: A udp-sendto ::1" "$UA" "ok local=* seen=[::1]:{1-65535}" udp-sendto ::1 $LOCAL_PORT
+        s "local: A tcp to the host's 10.77.0.1 -> from 10.77.0.11" "$UA" \
+                "ok local=* seen=10.77.0.11:{1-65535}" tcp 10.77.0.1 $LOCAL_PORT
+        s "local: A udp-sendto the host's fd77::1 -> from fd77::11" "$UA" \
+                "ok local=* seen=[fd77::11]:{1-65535}" udp-sendto fd77::1 $LOCAL_PORT
+        s "local: A tcp to its own 10.77.0.11" "$UA" "ok local=* seen=10.77.0.11:{1-65535}" \
+                tcp 10.77.0.11 $LOCAL_PORT
+        s "local: A tcp to B's 10.77.0.12 -> from 10.77.0.11" "$UA" \
+                "ok local=* seen=10.77.0.11:{1-65535}" tcp 10.77.0.12 $LOCAL_PORT
+        s "local: A tcp to a closed local port: the kernel's reset arrives" "$UA" "err ECONNREFUSED" \
+                tcp 10.77.0.1 1
+        s "local: B (interface list) tcp to 127.0.0.1" "$UB" "ok local=* seen=127.0.0.1:{1-65535}" \
+                tcp 127.0.0.1 $LOCAL_PORT
+        s "local: B (interface list) udp-sendto the host's 10.77.0.1" "$UB" \
+                "ok local=* seen=10.77.0.12:{1-65535}" udp-sendto 10.77.0.1 $LOCAL_PORT
+        s "local: S1 tcp to the host's 10.77.0.1 -> 10.77.0.20, port in its range" "$US1" \
+                "ok local=* seen=10.77.0.20:{10000-10999}" tcp 10.77.0.1 $LOCAL_PORT
+        s "local: S1 udp-sendto fd77::1 -> fd77::20, port in its range" "$US1" \
+                "ok local=* seen=[fd77::20]:{10000-10999}" udp-sendto fd77::1 $LOCAL_PORT
+        s "local: S1 udp-sendto 127.0.0.1" "$US1" "ok local=* seen=127.0.0.1:{1-65535}" \
+                udp-sendto 127.0.0.1 $LOCAL_PORT
+        if local_b_echo_start; then
+                s "local: A tcp to B's server on fd77::12 (B's replies pass)" "$UA" \
+                        "ok local=* seen=[fd77::11]:{1-65535}" tcp fd77::12 $B_ECHO_PORT
+                s "local: S2 udp-sendto B's server on fd77::12" "$US2" \
+                        "ok local=* seen=[fd77::20]:{11000-11999}" udp-sendto fd77::12 $B_ECHO_PORT
+        else
+                uoat_fail "$TAG local: B's uoa-echo under uoa-run starts" "ready" "$(cat "$T/echo-b.log")"
+        fi
+        kill -TERM "$UOAT_B_ECHO_PID" 2>/dev/null
+        wait "$UOAT_B_ECHO_PID" 2>/dev/null
+}
+
 privilege_checks() {
         a "raw socket for A (granted)" "$UA" "ok fd=*" raw
         a "raw socket without the grant (S1) refused" "$US1" "err EPERM" raw
@@ -285,11 +418,13 @@ attack_checks() {
                         UOAT_WAY=$way UOAT_VARIANT=$variant TAG="[$variant/$way]"
                         echo "# attacks: $variant, $way"
                         spoof_checks
+                        local_spoof_checks
                         privilege_checks
                 done
                 UOAT_VARIANT=preload TAG="[$way]"
                 listener_check
                 ping_checks
+                local_traffic_checks
         done
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
