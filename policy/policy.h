@@ -136,5 +136,8 @@ uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t
 /* rtm_protocol / FRA_PROTOCOL of the routes and rules uoad makes: the guard
  * recognises its own objects by it, the netlink proxy hides and protects them. */
 #define POLICY_GUARD_PROTO 250
+/* The metric of uoad's `throw default` in each slice table: the worst, so any
+ * default route a slice adds wins; the proxy keeps it uoad's alone. */
+#define POLICY_GUARD_METRIC UINT32_MAX
 char *policy_plan_nft(const policy *p);
 char *policy_plan_nft_remove(void);

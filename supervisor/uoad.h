@@ -103,6 +103,9 @@ void target_cache_clear(void); /* close the cached pidfds */
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
 int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
 int guard_remove(uoad *d);
+/* Put a slice table's throw route back if it is gone (over rtnetlink socket
+ * fd): 1 if it had to, 0 if it was there, or -errno. */
+int guard_throw_restore(int fd, int family, uint32_t table);
 /* control.c: make p the served policy: guard first, then swap; on failure
  * the old policy and its guard stay and p is freed. */
 int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen);

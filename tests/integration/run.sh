@@ -538,6 +538,47 @@ route_refusals() {
         route_check "the host's main table is untouched" "$(! has 198.51.100 && ! has 192.0.2; echo $?)"
 }
 
+# uoad's `throw default` (protocol 250, the worst metric) in the slice's
+# table is hidden from the slice and survives whatever it deletes (issue 19,
+# point 5): the kernel would match a delete naming no protocol or metric to it.
+throw_stays() { # NAME FAMILY-FLAG
+        uoat_host ip "$2" route show table 100
+        route_check "$1: root still sees uoad's throw route in table 100" \
+                "$([ "$(grep -c "^throw default.*proto 250" <<<"$OUT")" = 1 ]; echo $?)"
+}
+
+route_guard_checks() {
+        local v
+        for v in -4 -6; do
+                ip_as "$UA" $v route del default
+                route_check "ip $v route del default, no default of its own: No such process" \
+                        "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+                throw_stays "ip $v route del default" $v
+        done
+        ip_as "$UA" route del default table 0
+        route_check "ip route del default table 0 (no attributes): No such process" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+        throw_stays "table 0" -4
+        ip_as "$UA" route del default metric 4294967295
+        route_check "ip route del default metric 4294967295: No such process" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+        throw_stays "the throw route's metric" -4
+        ip_as "$UA" route replace default via 10.77.0.2 metric 4294967295
+        route_check "replacing the default with the throw route's metric is refused with a uoa: message" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*reserved* ]]; echo $?)"
+        throw_stays "replace" -4
+        ip_as "$UA" route add default via 10.77.0.2
+        ip_as "$UA" route del default
+        route_check "ip route del default deletes the slice's own default" "$RC"
+        uoat_host ip route show table 100
+        route_check "root sees the slice's default gone, the throw route kept" \
+                "$(! has "default via" && has "throw default"; echo $?)"
+        ip_as "$UA" -6 route add default via fd77::2
+        ip_as "$UA" -6 route del default dev veth0
+        route_check "ip -6 route del default dev veth0 deletes the slice's own" "$RC"
+        throw_stays "ip -6 route del default dev veth0" -6
+}
+
 route_monitor() {
         local mpid
         uoat_slice_argv "$UA" ip monitor route
@@ -562,6 +603,7 @@ route_checks() {
                 echo "# routes: unmodified ip, $way"
                 route_writes
                 route_refusals
+                route_guard_checks
                 ip_as "$UB" route del 198.51.100.0/24 dev veth0
         done
         route_monitor
