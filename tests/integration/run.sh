@@ -719,6 +719,44 @@ PY
         uoat_check "uoad survived the garbage" "$(uoat_uoad_alive; echo $?)" "alive" "exited"
 }
 
+# The per-user share of control connections (16) counts a setuid uoa-run as
+# the user who ran it: its effective uid at connect() is 0, its real uid the
+# user's (issue 19, point 5). A python with exactly those credentials (real
+# N, effective and saved root) opens 20 and sees how many uoad kept; root
+# itself is not limited.
+control_limit_check() {
+        local prog n
+        prog='import os, socket, sys, time
+path, uid = sys.argv[1], int(sys.argv[2])
+if uid:
+    os.setresuid(uid, 0, 0)
+socks = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    socks.append(s)
+time.sleep(0.5)
+kept = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        s.recv(1)  # EOF: uoad closed it at once
+    except BlockingIOError:
+        kept += 1
+print(kept)'
+        echo "# control socket: the per-user share"
+        uoat_host python3 -c "$prog" "$SOCK" "$(id -u "$UN")"
+        n=$OUT
+        uoat_check "a user's setuid-like peers (real uid N, effective 0) hold at most 16 connections" \
+                "$([ "$n" = 16 ]; echo $?)" "16 of 20 kept" "$(uoat_got) stderr '$ERR'"
+        uoat_host python3 -c "$prog" "$SOCK" 0
+        n=$OUT
+        uoat_check "root's own connections are not limited" "$([ "$n" = 20 ]; echo $?)" "20 of 20 kept" \
+                "$(uoat_got) stderr '$ERR'"
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "uoa-run still registers after that" "ok 10.77.0.11 80"
+}
+
 # ---- launcher behaviour ----------------------------------------------------------
 expect_refusal() { # NAME STDERR-REGEX
         local st=0
@@ -1000,6 +1038,7 @@ main() {
                 route_checks
                 fairness_check
                 control_garbage_check
+                control_limit_check
                 scale_check
                 launcher_checks
                 uoamap_checks
