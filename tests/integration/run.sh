@@ -45,16 +45,8 @@ world_setup() {
 # source of each datagram, so one whose reply went to a forged source shows.
 LOCAL_PORT=9
 local_echo_start() {
-        local i
         uoat_spawn "$H" "$T/local.log" "$T/bin/uoa-echo" --log $LOCAL_PORT
-        for i in $(seq 50); do
-                grep -q ready "$T/local.log" 2>/dev/null && return 0
-                uoat_pid_alive "$UOAT_LAST_PID" || break
-                sleep 0.1
-        done
-        uoat_warn "the local uoa-echo did not start:"
-        sed 's/^/  local.log: /' "$T/local.log" >&2
-        return 1
+        uoat_echo_wait "$T/local.log" "$UOAT_LAST_PID"
 }
 
 # Before uoad: the world itself works (root, natively, in the host namespace).
@@ -313,16 +305,11 @@ local_spoof_checks() {
 # over lo come from its own socket with its own source.
 B_ECHO_PORT=5555
 local_b_echo_start() {
-        local i
         uoat_slice_argv "$UB" "$T/bin/uoa-echo" $B_ECHO_PORT
         "${UOAT_CMD[@]}" >"$T/echo-b.log" 2>&1 </dev/null &
         UOAT_PIDS+=($!)
         UOAT_B_ECHO_PID=$!
-        for i in $(seq 50); do
-                grep -q ready "$T/echo-b.log" 2>/dev/null && return 0
-                uoat_pid_alive "$UOAT_B_ECHO_PID" || break
-                sleep 0.1
-        done
+        uoat_echo_wait "$T/echo-b.log" "$UOAT_B_ECHO_PID"
 }
 
 # Correct sources keep working over lo: loopback, the host's, a slice's own
