@@ -85,7 +85,9 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) -lmnl
+	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
+# The plan's test hands the script to nft's own parser (a dry run).
+$(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
 
 $(B)/tests/uoa-probe: tests/integration/probe.c
 	@mkdir -p $(dir $@)

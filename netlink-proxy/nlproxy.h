@@ -13,6 +13,7 @@
 #define NLPROXY_MSG_MAX 128        /* an extended-ack message, with NUL */
 #define NLPROXY_REQUEST_MAX 65536u /* largest request datagram accepted */
 #define NLPROXY_GUARD_PROTO POLICY_GUARD_PROTO /* uoad's own routes: hidden */
+#define NLPROXY_GUARD_METRIC POLICY_GUARD_METRIC /* their metric on the default prefix */
 
 /* The slice as the proxy sees it. */
 typedef struct nl_view {
@@ -38,6 +39,9 @@ typedef struct nlsan_verdict {
         nlsan_action action;
         int error;                  /* negative errno, REFUSE only */
         char msg[NLPROXY_MSG_MAX];  /* REFUSE: "uoa: ..." for the extended ack */
+        /* FORWARD: a delete the kernel may match to uoad's own `throw
+         * default` of the slice table; the relay must see it put back. */
+        bool guard_check;
 } nlsan_verdict;
 
 /* Sanitize one request message. in is one nlmsghdr of len bytes (len is what
@@ -50,7 +54,11 @@ typedef struct nlsan_verdict {
  *    must be the slice's, added (primary of the family) to a unicast
  *    NEWROUTE without one; output interfaces (RTA_OIF, RTA_MULTIPATH hops)
  *    must be the slice's when it lists any; RTA_ENCAP*, RTA_NH_ID, unknown and
- *    duplicate attributes, bad lengths -> refused; rtm_protocol 250 refused.
+ *    duplicate attributes, bad lengths -> refused; rtm_protocol 250 refused,
+ *    and so is metric 4294967295 on a default route (uoad's throw route's:
+ *    a replace would take its place). A DELROUTE of the default prefix
+ *    without a protocol and without another metric also matches uoad's
+ *    throw route: forwarded with guard_check set.
  *  - RTM_GETROUTE dump: forced to the slice's table (RTA_TABLE added); a
  *    request naming another table -EPERM. RTM_GETROUTE without DUMP (route
  *    get): RTA_UID set to the slice's uid.

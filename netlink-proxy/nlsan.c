@@ -321,6 +321,38 @@ static int prefsrc_check(const route_req *r)
                       uoa_addr_format(&addr, text, sizeof(text)));
 }
 
+static uint32_t route_metric(const route_req *r)
+{
+        return r->tb[RTA_PRIORITY] ? mnl_attr_get_u32(r->tb[RTA_PRIORITY]) : 0;
+}
+
+/* uoad's throw route (guard.c) is the only default route of the worst
+ * metric: an add or replace of a default with it would replace that route
+ * (the kernel replaces the first of the same prefix and metric) or make it
+ * look present to the relay's check when it is gone. */
+static int guard_metric_check(const route_req *r)
+{
+        if (r->nlh->nlmsg_type != RTM_NEWROUTE || r->rtm.rtm_dst_len != 0 ||
+            route_metric(r) != NLPROXY_GUARD_METRIC)
+                return 0;
+        return refuse(r->vd, -EPERM, "uoa: metric %u on a default route is reserved for uoad",
+                      NLPROXY_GUARD_METRIC);
+}
+
+/* Whether the kernel may match this delete to uoad's throw route. It
+ * matches on what a delete names only, so one of the default prefix that
+ * names no protocol (250 is refused) and no other metric matches that route
+ * whenever no route of the slice fits first. Which one it hits depends on
+ * the table's contents, which the sanitizer does not see: the relay checks
+ * afterwards. */
+static bool route_may_delete_guard(const route_req *r)
+{
+        uint32_t metric = route_metric(r);
+
+        return r->nlh->nlmsg_type == RTM_DELROUTE && r->rtm.rtm_dst_len == 0 &&
+               r->rtm.rtm_protocol == RTPROT_UNSPEC && (metric == 0 || metric == NLPROXY_GUARD_METRIC);
+}
+
 /* Everything about a route change but the output; 0 or the refusal. */
 static int route_change_check(route_req *r)
 {
@@ -343,6 +375,9 @@ static int route_change_check(route_req *r)
                 return refuse_table(r->vd, table);
         if (r->tb[RTA_METRICS] && nest_check(r->tb[RTA_METRICS]) < 0)
                 return refuse(r->vd, -EINVAL, "uoa: bad length of route attribute %u", RTA_METRICS);
+        err = guard_metric_check(r);
+        if (err < 0)
+                return err;
         err = prefsrc_check(r);
         if (err < 0)
                 return err;
@@ -452,7 +487,10 @@ static int route_change(const nl_view *v, const struct nlmsghdr *in, struct nlms
         err = route_change_check(&r);
         if (err < 0)
                 return err;
-        return route_change_build(&r, out, cap);
+        err = route_change_build(&r, out, cap);
+        if (err == 0)
+                vd->guard_check = route_may_delete_guard(&r);
+        return err;
 }
 
 /* The table a dump asks for: RTA_TABLE among its filter attributes, if the

@@ -20,6 +20,7 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "netlink-proxy/nlproxy.h"
+#include "supervisor/rtnl.h"
 #include "supervisor/uoad.h"
 
 #define NLCLIENT_PER_UID_MAX 64 /* proxied netlink sockets one slice may hold */
@@ -175,6 +176,37 @@ static bool is_dump(const struct nlmsghdr *nlh)
         return nlh->nlmsg_type >= RTM_BASE && (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP);
 }
 
+/* A delete the kernel may match to uoad's throw route (nlsan: guard_check),
+ * run on a socket of our own so that its outcome is known before the client
+ * is answered. If the throw route went with it, it is put back at once (in
+ * between, lookups in the table fell through as they do with it), and the
+ * slice, which cannot see that route, is told what the kernel says when no
+ * route matches: ESRCH. Earlier answers of the datagram are relayed first,
+ * to keep their order. Returns the answer's length (0: none wanted). */
+static size_t client_guarded_delete(uoad *d, nlclient *c, const nl_view *v, const struct nlmsghdr *req,
+                                    struct nlmsghdr *out, void *reply, size_t cap)
+{
+        int family = ((const struct rtmsg *) mnl_nlmsg_get_payload(out))->rtm_family;
+        _cleanup_close_ int fd = rtnl_open();
+        int r = fd < 0 ? fd : rtnl_talk(fd, out), restored;
+
+        if (r == 0) {
+                restored = guard_throw_restore(fd, family, v->table);
+                if (restored > 0) {
+                        r = -ESRCH;
+                        if (stats_log_allowed(c->uid, now_ms_coarse()))
+                                log_info("slice %u: a route delete took uoad's throw route of table %u; put back",
+                                         c->uid, v->table);
+                } else if (restored < 0)
+                        log_warn("slice %u: cannot put back the throw route of table %u: %s", c->uid,
+                                 v->table, strerror(-restored));
+        }
+        client_drain_kernel(d, c, KERNEL_BATCHES_PER_EVENT);
+        if (r == 0 && !(req->nlmsg_flags & NLM_F_ACK))
+                return 0;
+        return nlsan_error_build(req, r, NULL, c->cap_ack, false, c->portid, reply, cap);
+}
+
 /* Execute one datagram of requests. Refusals are answered in the kernel's
  * format; what passes is sent to our kernel socket, which answers at once
  * (the kernel processes rtnetlink requests inside sendmsg). */
@@ -195,7 +227,10 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                         break;
                 if (nlsan_request(&v, nlh, len - off, (struct nlmsghdr *) out, sizeof(out), &vd) == 0) {
                         stats_count(c->uid, CALL_NETLINK, vd.action == NLSAN_REFUSE);
-                        if (vd.action == NLSAN_FORWARD) {
+                        if (vd.action == NLSAN_FORWARD && vd.guard_check) {
+                                m = client_guarded_delete(d, c, &v, nlh, (struct nlmsghdr *) out, reply,
+                                                          sizeof(reply));
+                        } else if (vd.action == NLSAN_FORWARD) {
                                 if (send(c->kern_fd, out, ((struct nlmsghdr *) out)->nlmsg_len, 0) < 0)
                                         m = nlsan_error_build(nlh, negative_errno(), NULL, c->cap_ack,
                                                               false, c->portid, reply, sizeof(reply));

@@ -127,14 +127,18 @@ uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t
 /* The kernel guard's nftables part (DESIGN §1, §7): the nft script that
  * replaces table `inet uoa` in one transaction with egress rules keyed on the
  * socket owner's uid: a slice's packet leaves only with one of its source
- * addresses (on a shared address, a source port of its range); loopback is
- * unaffected; packets of other uids are untouched. Returns malloc'ed text,
- * NULL on allocation failure. policy_plan_nft_remove(): the script that
- * removes the table (valid whether or not it exists). */
+ * addresses (on a shared address, a source port of its range) or, through lo,
+ * a loopback source; lo is checked like any interface but is never subject to
+ * the slice's interface list; packets of other uids are untouched. Returns
+ * malloc'ed text, NULL on allocation failure. policy_plan_nft_remove(): the
+ * script that removes the table (valid whether or not it exists). */
 #define POLICY_NFT_TABLE "uoa"
 /* rtm_protocol / FRA_PROTOCOL of the routes and rules uoad makes: the guard
  * recognises its own objects by it, the netlink proxy hides and protects them. */
 #define POLICY_GUARD_PROTO 250
+/* The metric of uoad's `throw default` in each slice table: the worst, so any
+ * default route a slice adds wins; the proxy keeps it uoad's alone. */
+#define POLICY_GUARD_METRIC UINT32_MAX
 char *policy_plan_nft(const policy *p);
 char *policy_plan_nft_remove(void);
 

@@ -1,6 +1,16 @@
 /* policy/policy_plan.c: the nftables half of the kernel guard, planned from a
  * policy as one nft script. Lookups are set memberships keyed by the socket
- * owner's uid, so the per-packet cost does not grow with the slice count. */
+ * owner's uid, so the per-packet cost does not grow with the slice count.
+ *
+ * A slice's packet leaves with one of the slice's sources (on a shared
+ * address, a source port of its range) or, through lo only, a loopback
+ * source; everything else is dropped, whatever the output interface. lo is
+ * no exemption: a local receiver trusts the source it sees as much as a
+ * remote one does, and IP_PKTINFO, raw sockets with IP_HDRINCL and the
+ * kernel's own choice for an unbound socket (the destination itself, for a
+ * local address) can all put another source on a packet to a local address.
+ * What only lo is spared is the interface list: loopback works for every
+ * slice, as on an ordinary host. */
 #include <stdlib.h>
 
 #include "common/strbuf.h"
@@ -103,8 +113,14 @@ char *policy_plan_nft(const policy *p)
                       "  chain output {\n"
                       "    type filter hook output priority filter; policy accept;\n"
                       "    meta skuid != @slices accept\n"
-                      "    oif \"lo\" accept\n"
-                      "    meta skuid @ifslices meta skuid . oifname != @ifaces counter drop\n"
+                      /* 127/8 and ::1 are no one's identity, and the kernel
+                       * routes a packet with such a source through lo only
+                       * (route_localnet aside); a raw packet that claims one
+                       * elsewhere falls to the drop below. */
+                      "    oif \"lo\" ip saddr 127.0.0.0/8 accept\n"
+                      "    oif \"lo\" ip6 saddr ::1 accept\n"
+                      /* An interface list restricts the wire, not loopback. */
+                      "    oif != \"lo\" meta skuid @ifslices meta skuid . oifname != @ifaces counter drop\n"
                       "    meta skuid . ip saddr @addr4 accept\n"
                       "    meta skuid . ip6 saddr @addr6 accept\n"
                       "    meta l4proto " PORTED " meta skuid . ip saddr . th sport @port4 accept\n"

@@ -28,11 +28,13 @@
 #define CONN_MAX 256        /* concurrent control connections */
 #define CONN_PER_UID_MAX 16 /* of which one non-root uid may hold */
 #define CONN_TIMEOUT_MS 5000 /* a request and its reply must be done by then */
+#define CONN_OWNER_UNKNOWN ((uid_t) -1) /* an euid-0 peer whose real uid could not be read */
 
 typedef struct conn {
         watch_kind kind; /* WATCH_CONN */
         int fd;
         struct ucred cred;
+        uid_t owner; /* whom it counts against for CONN_PER_UID_MAX: conn_owner() */
         char *out;
         size_t out_len, out_pos;
         uint64_t deadline_ms;
@@ -184,13 +186,59 @@ static void conn_reply(conn *c, int negerrno, const char *msg, const char *paylo
         c->out_len = (size_t) n + plen;
 }
 
+/* A pidfd for the peer: the one the kernel took at connect() (SO_PEERPIDFD,
+ * Linux 6.5), else one opened by the pid it recorded then. */
+static int peer_pidfd(int fd, pid_t pid)
+{
+        socklen_t len = sizeof(int);
+        int pidfd = -1;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        return pidfd;
+}
+
+/* Whom a connection counts against. SO_PEERCRED gives the effective uid at
+ * connect(), which for the setuid uoa-run is 0: counted by it, a user could
+ * hold one connection per stopped uoa-run, past any per-uid limit. So a peer
+ * with euid 0 counts as its real uid (the user who ran uoa-run; 0 only for
+ * root itself), read from /proc/PID/status while a pidfd holds the process:
+ * if it still runs after the read, the pid was not reused under us. Before
+ * 6.5 the pidfd is opened after connect(), so a peer gone by then could be
+ * mistaken for a new process of its pid; its connection went with it (uoa-run
+ * never passes the socket on), so that costs nothing. A peer whose real uid
+ * cannot be read counts in one shared bucket: limited, never exempt. */
+static uid_t conn_owner(int fd, const struct ucred *cred)
+{
+        _cleanup_close_ int pidfd = -1;
+        char path[64], line[128];
+        unsigned ruid = 0;
+        bool found = false;
+        FILE *f;
+
+        if (cred->uid != 0)
+                return cred->uid;
+        pidfd = cred->pid > 0 ? peer_pidfd(fd, cred->pid) : -1;
+        if (pidfd < 0)
+                return CONN_OWNER_UNKNOWN;
+        snprintf(path, sizeof(path), "/proc/%d/status", cred->pid);
+        f = fopen(path, "re");
+        if (!f)
+                return CONN_OWNER_UNKNOWN;
+        while (!found && fgets(line, sizeof(line), f))
+                found = sscanf(line, "Uid: %u", &ruid) == 1; /* real, effective, saved, fs */
+        fclose(f);
+        if (!found || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                return CONN_OWNER_UNKNOWN;
+        return (uid_t) ruid;
+}
+
 /* Take the seccomp listener out of the registering uoa-run. Only a peer with
  * effective uid 0 may register: uoa-run is setuid root, so a slice's own
  * program cannot hand us a listener it keeps a copy of (invariant 1). */
 static void control_register(uoad *d, conn *c, const wire_request *req)
 {
         _cleanup_close_ int pidfd = -1, fd = -1;
-        socklen_t len = sizeof(int);
         char link[64], target[64];
         ssize_t n;
         int r;
@@ -201,8 +249,7 @@ static void control_register(uoad *d, conn *c, const wire_request *req)
                 return conn_reply(c, -EPERM, "register: root is never supervised", NULL);
         if (!policy_slice_find(d->policy, req->uid))
                 return conn_reply(c, -ENOENT, "has no slice in the policy", NULL);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
-                pidfd = (int) syscall(SYS_pidfd_open, c->cred.pid, 0);
+        pidfd = peer_pidfd(c->fd, c->cred.pid);
         if (pidfd < 0)
                 return conn_reply(c, -ESRCH, "register: peer is gone", NULL);
         fd = (int) syscall(SYS_pidfd_getfd, pidfd, req->fd, 0);
@@ -335,7 +382,7 @@ static size_t conns_of_uid(uid_t uid)
         size_t n = 0;
 
         for (conn *c = conns; c; c = c->next)
-                n += c->cred.uid == uid;
+                n += c->owner == uid;
         return n;
 }
 
@@ -347,10 +394,21 @@ void control_sweep(uoad *d, uint64_t now_ms)
                 conn_free(d, conns);
 }
 
+/* Whether a new connection may stay: within the total and within its
+ * owner's share (root's own are not limited). */
+static bool conn_admit(const uoad *d, conn *c, int fd)
+{
+        socklen_t len = sizeof(c->cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 || d->n_conns >= CONN_MAX)
+                return false;
+        c->owner = conn_owner(fd, &c->cred);
+        return c->owner == 0 || conns_of_uid(c->owner) < CONN_PER_UID_MAX;
+}
+
 static void control_accept(uoad *d, uint64_t now_ms)
 {
         struct epoll_event ev = { .events = EPOLLIN };
-        socklen_t len = sizeof(struct ucred);
         conn *c, **tail;
         int fd;
 
@@ -358,8 +416,7 @@ static void control_accept(uoad *d, uint64_t now_ms)
         if (fd < 0)
                 return;
         c = calloc(1, sizeof(*c));
-        if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
-            d->n_conns >= CONN_MAX || (c->cred.uid != 0 && conns_of_uid(c->cred.uid) >= CONN_PER_UID_MAX)) {
+        if (!c || !conn_admit(d, c, fd)) {
                 free(c);
                 close(fd); /* the client sees EOF: "uoad closed the connection" */
                 return;

@@ -23,7 +23,7 @@
 #define GUARD_PROTO POLICY_GUARD_PROTO /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
 #define GUARD_PRIO_FROM 1000 /* from ADDR [sport LO-HI] lookup TABLE */
 #define GUARD_PRIO_UID 1001  /* uidrange UID-UID lookup TABLE */
-#define THROW_METRIC UINT32_MAX
+#define THROW_METRIC POLICY_GUARD_METRIC
 
 /* One routing rule, as built from the policy or parsed from the kernel. */
 typedef struct grule {
@@ -231,6 +231,18 @@ static int throw_send(int fd, int type, int family, uint32_t table)
         mnl_attr_put_u32(nlh, RTA_TABLE, table);
         mnl_attr_put_u32(nlh, RTA_PRIORITY, THROW_METRIC);
         return rtnl_talk(fd, nlh);
+}
+
+/* The throw route is the only default route of its metric in the table
+ * (the proxy refuses that metric to slices), so an exclusive create fails
+ * with EEXIST exactly when it is still there. */
+int guard_throw_restore(int fd, int family, uint32_t table)
+{
+        int r = throw_send(fd, RTM_NEWROUTE, family, table);
+
+        if (r == -EEXIST)
+                return 0;
+        return r < 0 ? r : 1;
 }
 
 typedef struct throw_scan {

@@ -106,6 +106,10 @@ void target_cache_clear(void); /* close the cached pidfds */
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
 int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
 int guard_remove(uoad *d);
+/* Put a slice table's throw route back if it is gone (over rtnetlink socket
+ * fd): 1 if it had to, 0 if it was there, or -errno. */
+int guard_throw_restore(int fd, int family, uint32_t table);
+
 /* engine_bpf.c: the kernel engine (bpf/uoa.bpf.c). start: load, fill the maps
  * from p, attach (or take over the pinned links of an earlier uoad); err says
  * why it cannot. apply: the maps become p's plan. remove: detach and unpin

@@ -393,6 +393,81 @@ Test(route, protocol_250_is_reserved_for_uoad)
         refused(&V, req, -EPERM, "protocol 250");
 }
 
+/* `ip route del default` as iproute2 sends it: the default prefix, no
+ * protocol, no metric; table 0 with no attributes at all is the same. */
+static struct nlmsghdr *del_default(uint8_t family, uint8_t table)
+{
+        struct nlmsghdr *req = route_msg(RTM_DELROUTE, family, table, RTN_UNSPEC);
+
+        rtm_of(req)->rtm_dst_len = 0;
+        rtm_of(req)->rtm_protocol = RTPROT_UNSPEC;
+        rtm_of(req)->rtm_scope = RT_SCOPE_NOWHERE;
+        return req;
+}
+
+static bool guard_check(const nl_view *v, const struct nlmsghdr *req)
+{
+        nlsan_verdict vd = run_cap(v, req, OUT_CAP);
+
+        cr_assert_eq(vd.action, NLSAN_FORWARD, "refused: %d %s", vd.error, vd.msg);
+        return vd.guard_check;
+}
+
+/* The kernel would match these to uoad's throw default when no route of the
+ * slice fits first: the relay must check it survived (issue 19, point 5). */
+Test(route, default_deletes_naming_no_protocol_or_other_metric_are_checked_by_the_relay)
+{
+        struct nlmsghdr *req;
+
+        cr_expect(guard_check(&V, del_default(AF_INET, RT_TABLE_UNSPEC)), "table 0, no attributes");
+        cr_expect(guard_check(&V, del_default(AF_INET, RT_TABLE_MAIN)), "ip route del default");
+        cr_expect(guard_check(&V, del_default(AF_INET6, RT_TABLE_MAIN)), "ip -6 route del default");
+        req = del_default(AF_INET6, RT_TABLE_MAIN);
+        mnl_attr_put_u32(req, RTA_OIF, 2);
+        cr_expect(guard_check(&V, req), "an interface does not rule it out (IPv6 matches lo's)");
+        req = del_default(AF_INET, RT_TABLE_MAIN);
+        mnl_attr_put_u32(req, RTA_PRIORITY, NLPROXY_GUARD_METRIC);
+        cr_expect(guard_check(&V, req), "the throw route's own metric");
+        cr_expect(guard_check(&BIG, del_default(AF_INET, RT_TABLE_UNSPEC)), "a table above 255");
+}
+
+Test(route, deletes_that_cannot_match_the_throw_route_go_straight_through)
+{
+        struct nlmsghdr *req;
+
+        cr_expect(!guard_check(&V, route_msg(RTM_DELROUTE, AF_INET, RT_TABLE_MAIN, RTN_UNSPEC)), "a /24");
+        req = del_default(AF_INET, RT_TABLE_MAIN);
+        rtm_of(req)->rtm_protocol = RTPROT_BOOT;
+        cr_expect(!guard_check(&V, req), "a protocol of its own");
+        req = del_default(AF_INET6, RT_TABLE_MAIN);
+        mnl_attr_put_u32(req, RTA_PRIORITY, 1024);
+        cr_expect(!guard_check(&V, req), "another metric");
+        req = route_msg(RTM_NEWROUTE, AF_INET, RT_TABLE_MAIN, RTN_UNICAST);
+        rtm_of(req)->rtm_dst_len = 0;
+        rtm_of(req)->rtm_protocol = RTPROT_UNSPEC;
+        cr_expect(!guard_check(&V, req), "an add");
+}
+
+/* A replace of the default with the throw route's metric would take its
+ * place; an add would make the relay's check find it present when gone. */
+Test(route, the_throw_routes_metric_on_a_default_route_is_reserved_for_uoad)
+{
+        struct nlmsghdr *req = new_v4();
+
+        rtm_of(req)->rtm_dst_len = 0;
+        mnl_attr_put_u32(req, RTA_PRIORITY, NLPROXY_GUARD_METRIC);
+        refused(&V, req, -EPERM, "uoa: metric 4294967295 on a default route is reserved for uoad");
+        req->nlmsg_flags |= NLM_F_REPLACE;
+        refused(&V, req, -EPERM, "reserved for uoad");
+        req = route_msg(RTM_NEWROUTE, AF_INET6, RT_TABLE_MAIN, RTN_UNICAST);
+        rtm_of(req)->rtm_dst_len = 0;
+        mnl_attr_put_u32(req, RTA_PRIORITY, NLPROXY_GUARD_METRIC);
+        refused(&V, req, -EPERM, "reserved for uoad");
+        req = new_v4();
+        mnl_attr_put_u32(req, RTA_PRIORITY, NLPROXY_GUARD_METRIC);
+        assert_change(forward(&V, req), 100, "10.0.0.11"); /* not a default: no clash */
+}
+
 Test(route, the_slices_own_preferred_source_is_kept_once)
 {
         struct nlmsghdr *req = route_msg(RTM_NEWROUTE, AF_INET6, RT_TABLE_MAIN, RTN_UNICAST);

@@ -1,6 +1,8 @@
 /* tests/integration/echo.c: uoa-echo, the peer the integration suite talks
  * to. It answers every TCP line and every UDP datagram with the source
- * address and port it saw ("ADDR PORT\n"), which is what the suite checks. */
+ * address and port it saw ("ADDR PORT\n"), which is what the suite checks.
+ * With --log it also prints each of them ("udp ADDR PORT"): a local receiver
+ * then shows what arrived even when the reply went to a forged source. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4 */
 #endif
@@ -32,6 +34,7 @@ struct conn {
 
 static volatile sig_atomic_t stop;
 static struct conn conns[MAX_CONN];
+static bool arg_log;
 
 static void on_signal(int sig)
 {
@@ -142,6 +145,8 @@ static void conn_serve(struct conn *c)
         if (n > 0 && !memchr(c->buf, '\n', c->len) && c->len < sizeof(c->buf) - 1)
                 return;
         len = format_peer(&c->peer, reply, sizeof(reply));
+        if (arg_log)
+                printf("tcp %s", reply);
         /* A fresh socket's send buffer always holds one short line. */
         if (send(c->fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 fprintf(stderr, "uoa-echo: send: %s\n", strerror(errno));
@@ -159,6 +164,8 @@ static void udp_serve(int fd)
                 if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl) < 0)
                         return;
                 len = format_peer(&ss, reply, sizeof(reply));
+                if (arg_log)
+                        printf("udp %s", reply);
                 if (sendto(fd, reply, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
                         fprintf(stderr, "uoa-echo: sendto: %s\n", strerror(errno));
         }
@@ -213,8 +220,12 @@ int main(int argc, char **argv)
         char *end;
         int tfd, ufd;
 
+        if (argc == 3 && strcmp(argv[1], "--log") == 0) {
+                arg_log = true;
+                argv++, argc--;
+        }
         if (argc != 2) {
-                fprintf(stderr, "usage: uoa-echo PORT\n");
+                fprintf(stderr, "usage: uoa-echo [--log] PORT\n");
                 return 2;
         }
         errno = 0;
@@ -223,6 +234,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "uoa-echo: bad port '%s'\n", argv[1]);
                 return 2;
         }
+        setvbuf(stdout, NULL, _IOLBF, 0);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);

@@ -233,18 +233,24 @@ uoat_spawn() {
         UOAT_LAST_PID=$!
 }
 
-uoat_echo_start() {
+# uoat_echo_wait LOG PID: until a uoa-echo logs "ready" (5 s at most);
+# otherwise say why and fail.
+uoat_echo_wait() {
         local i
-        uoat_spawn "$P" "$T/echo.log" "$T/bin/uoa-echo" "$ECHO_PORT"
-        UOAT_ECHO_PID=$UOAT_LAST_PID
         for i in $(seq 50); do
-                grep -q ready "$T/echo.log" 2>/dev/null && return 0
-                uoat_pid_alive "$UOAT_ECHO_PID" || break
+                grep -q ready "$1" 2>/dev/null && return 0
+                uoat_pid_alive "$2" || break
                 sleep 0.1
         done
         uoat_warn "uoa-echo did not start:"
-        sed 's/^/  echo.log: /' "$T/echo.log" >&2
+        sed "s|^|  ${1##*/}: |" "$1" >&2
         return 1
+}
+
+uoat_echo_start() {
+        uoat_spawn "$P" "$T/echo.log" "$T/bin/uoa-echo" "$ECHO_PORT"
+        UOAT_ECHO_PID=$UOAT_LAST_PID
+        uoat_echo_wait "$T/echo.log" "$UOAT_ECHO_PID"
 }
 
 # uoat_uoad_start [CONFIG]: uoad in the host namespace; ready once its socket exists.

@@ -37,7 +37,16 @@ world_setup() {
         uoat_need && uoat_tmp_setup "$1" && uoat_bpffs_setup && uoat_net_setup && uoat_users_setup || return 1
         uoat_policy_text >"$T/uoa.conf"
         uoat_bins_install || uoat_warn "some binaries are missing; their checks will fail"
-        uoat_echo_start
+        uoat_echo_start && local_echo_start
+}
+
+# The local receiver: uoa-echo --log in the host namespace, on every address
+# the host has (127.0.0.1, 10.77.0.1, fd77::1, the slices'). It logs the
+# source of each datagram, so one whose reply went to a forged source shows.
+LOCAL_PORT=9
+local_echo_start() {
+        uoat_spawn "$H" "$T/local.log" "$T/bin/uoa-echo" --log $LOCAL_PORT
+        uoat_echo_wait "$T/local.log" "$UOAT_LAST_PID"
 }
 
 # Before uoad: the world itself works (root, natively, in the host namespace).
@@ -53,6 +62,8 @@ world_checks() {
         done
         uoat_host "$T/bin/uoa-probe-static" bind 4 tcp 10.77.0.11 80
         uoat_expect "world: static probe binds natively" "ok 10.77.0.11 80"
+        uoat_host "$T/bin/uoa-probe" udp-sendto 127.0.0.1 $LOCAL_PORT
+        uoat_expect "world: root reaches the local receiver" "ok local=* seen=127.0.0.1:{1-65535}"
 }
 
 # ---- socket checks, run once per way x variant ------------------------------------
@@ -240,6 +251,115 @@ spoof_checks() {
                 sendto-mark-fastopen 10.77.0.2 $ECHO_PORT
 }
 
+# ---- toward local receivers (issue 19: the guard checks lo too) --------------------
+# Root's own datagram is logged after everything a slice sent before it (one
+# UDP socket, one queue): then the log is complete up to now.
+local_sync() {
+        local i n
+        n=$(wc -l <"$T/local.log")
+        ip netns exec "$H" "$T/bin/uoa-probe" udp-sendto 127.0.0.1 $LOCAL_PORT >/dev/null 2>&1
+        for i in $(seq 20); do
+                [ "$(wc -l <"$T/local.log")" -gt "$n" ] && return 0
+                sleep 0.05
+        done
+}
+
+# la NAME USER PATTERN FORGED ATTACK-ARGS...: an attack toward the local
+# receiver, judged by its result and by the receiver: nothing from FORGED.
+la() {
+        local name=$1 user=$2 pat=$3 forged=$4 mark seen
+        shift 4
+        mark=$(wc -l <"$T/local.log")
+        a "$name" "$user" "$pat" "$@"
+        local_sync
+        seen=$(tail -n +$((mark + 1)) "$T/local.log" | grep -F " $forged " | head -n 3 | tr '\n' '|')
+        uoat_check "$TAG $name: nothing arrives from $forged" "$([ -z "$seen" ]; echo $?)" \
+                "no datagram from $forged in the receiver's log" "received: $seen"
+}
+
+local_spoof_checks() {
+        la "local: IP_PKTINFO with B's source to the host's 10.77.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.12 pktinfo 10.77.0.12 10.77.0.1 $LOCAL_PORT
+        la "local: IP_PKTINFO with B's source to 127.0.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.12 pktinfo 10.77.0.12 127.0.0.1 $LOCAL_PORT
+        la "local: IP_PKTINFO with the host's source to 10.77.0.1 refused" "$UA" "err EPERM" \
+                10.77.0.1 pktinfo 10.77.0.1 10.77.0.1 $LOCAL_PORT
+        la "local: IPV6_PKTINFO with B's source to fd77::1 refused" "$UA" "err EPERM" \
+                fd77::12 pktinfo fd77::12 fd77::1 $LOCAL_PORT
+        la "local: IPV6_PKTINFO with the host's source to fd77::1 refused" "$UA" "err EPERM" \
+                fd77::1 pktinfo fd77::1 fd77::1 $LOCAL_PORT
+        a "local: IP_PKTINFO naming A's own address reaches the receiver" "$UA" \
+                "ok seen=10.77.0.11 {1-65535}" pktinfo 10.77.0.11 10.77.0.1 $LOCAL_PORT
+        la "local: shared S1's IP_PKTINFO with the host's source refused" "$US1" "err EPERM" \
+                10.77.0.1 pktinfo 10.77.0.1 10.77.0.1 $LOCAL_PORT
+        # Unbound, so the kernel picks the source: for a local destination the
+        # local route's (the host's 10.77.0.1), on an ephemeral port outside
+        # S1's range.
+        la "local: shared S1's sendto mark to its shared address (host's source, port outside its range) refused" \
+                "$US1" "err EPERM" 10.77.0.1 sendto-mark 10.77.0.20 $LOCAL_PORT
+        la "local: sendto mark on an unbound socket to the host's address refused" "$UA" "err EPERM" \
+                10.77.0.1 sendto-mark 10.77.0.1 $LOCAL_PORT
+        a "local: sendto mark on an unbound socket to 127.0.0.1 keeps loopback" "$UA" \
+                "ok seen=127.0.0.1 {1-65535}" sendto-mark 127.0.0.1 $LOCAL_PORT
+        la "local: HDRINCL with B's source refused" "$UA" "err EPERM" \
+                10.77.0.12 hdrincl 10.77.0.12 10.77.0.1 $LOCAL_PORT
+        la "local: HDRINCL with 8.8.8.8 as source refused" "$UA" "err EPERM" \
+                8.8.8.8 hdrincl 8.8.8.8 10.77.0.1 $LOCAL_PORT
+        a "local: HDRINCL with A's own source is sent" "$UA" "ok sent" hdrincl 10.77.0.11 10.77.0.1 $LOCAL_PORT
+        a "HDRINCL with a loopback source off lo refused" "$UA" "err EPERM" \
+                hdrincl 127.0.0.1 10.77.0.2 $ECHO_PORT
+}
+
+# B serves under uoa-run (uoa-echo, bound by uoad to fd77::12): its replies
+# over lo come from its own socket with its own source.
+B_ECHO_PORT=5555
+local_b_echo_start() {
+        uoat_slice_argv "$UB" "$T/bin/uoa-echo" $B_ECHO_PORT
+        "${UOAT_CMD[@]}" >"$T/echo-b.log" 2>&1 </dev/null &
+        UOAT_PIDS+=($!)
+        UOAT_B_ECHO_PID=$!
+        uoat_echo_wait "$T/echo-b.log" "$UOAT_B_ECHO_PID"
+}
+
+# Correct sources keep working over lo: loopback, the host's, a slice's own
+# and another slice's address, a slice with an interface list, a shared one.
+local_traffic_checks() {
+        echo "# local traffic with correct sources"
+        s "local: A tcp to 127.0.0.1" "$UA" "ok local=127.0.0.1:* seen=127.0.0.1:{1-65535}" \
+                tcp 127.0.0.1 $LOCAL_PORT
+        s "local: A udp-sendto ::1" "$UA" "ok local=* seen=[::1]:{1-65535}" udp-sendto ::1 $LOCAL_PORT
+        s "local: A tcp to the host's 10.77.0.1 -> from 10.77.0.11" "$UA" \
+                "ok local=* seen=10.77.0.11:{1-65535}" tcp 10.77.0.1 $LOCAL_PORT
+        s "local: A udp-sendto the host's fd77::1 -> from fd77::11" "$UA" \
+                "ok local=* seen=[fd77::11]:{1-65535}" udp-sendto fd77::1 $LOCAL_PORT
+        s "local: A tcp to its own 10.77.0.11" "$UA" "ok local=* seen=10.77.0.11:{1-65535}" \
+                tcp 10.77.0.11 $LOCAL_PORT
+        s "local: A tcp to B's 10.77.0.12 -> from 10.77.0.11" "$UA" \
+                "ok local=* seen=10.77.0.11:{1-65535}" tcp 10.77.0.12 $LOCAL_PORT
+        s "local: A tcp to a closed local port: the kernel's reset arrives" "$UA" "err ECONNREFUSED" \
+                tcp 10.77.0.1 1
+        s "local: B (interface list) tcp to 127.0.0.1" "$UB" "ok local=* seen=127.0.0.1:{1-65535}" \
+                tcp 127.0.0.1 $LOCAL_PORT
+        s "local: B (interface list) udp-sendto the host's 10.77.0.1" "$UB" \
+                "ok local=* seen=10.77.0.12:{1-65535}" udp-sendto 10.77.0.1 $LOCAL_PORT
+        s "local: S1 tcp to the host's 10.77.0.1 -> 10.77.0.20, port in its range" "$US1" \
+                "ok local=* seen=10.77.0.20:{10000-10999}" tcp 10.77.0.1 $LOCAL_PORT
+        s "local: S1 udp-sendto fd77::1 -> fd77::20, port in its range" "$US1" \
+                "ok local=* seen=[fd77::20]:{10000-10999}" udp-sendto fd77::1 $LOCAL_PORT
+        s "local: S1 udp-sendto 127.0.0.1" "$US1" "ok local=* seen=127.0.0.1:{1-65535}" \
+                udp-sendto 127.0.0.1 $LOCAL_PORT
+        if local_b_echo_start; then
+                s "local: A tcp to B's server on fd77::12 (B's replies pass)" "$UA" \
+                        "ok local=* seen=[fd77::11]:{1-65535}" tcp fd77::12 $B_ECHO_PORT
+                s "local: S2 udp-sendto B's server on fd77::12" "$US2" \
+                        "ok local=* seen=[fd77::20]:{11000-11999}" udp-sendto fd77::12 $B_ECHO_PORT
+        else
+                uoat_fail "$TAG local: B's uoa-echo under uoa-run starts" "ready" "$(cat "$T/echo-b.log")"
+        fi
+        kill -TERM "$UOAT_B_ECHO_PID" 2>/dev/null
+        wait "$UOAT_B_ECHO_PID" 2>/dev/null
+}
+
 privilege_checks() {
         a "raw socket for A (granted)" "$UA" "ok fd=*" raw
         a "raw socket without the grant (S1) refused" "$US1" "err EPERM" raw
@@ -294,11 +414,13 @@ attack_checks() {
                         UOAT_WAY=$way UOAT_VARIANT=$variant TAG="[$variant/$way]"
                         echo "# attacks: $variant, $way"
                         spoof_checks
+                        local_spoof_checks
                         privilege_checks
                 done
                 UOAT_VARIANT=preload TAG="[$way]"
                 listener_check
                 ping_checks
+                local_traffic_checks
         done
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
@@ -412,6 +534,47 @@ route_refusals() {
         route_check "the host's main table is untouched" "$(! has 198.51.100 && ! has 192.0.2; echo $?)"
 }
 
+# uoad's `throw default` (protocol 250, the worst metric) in the slice's
+# table is hidden from the slice and survives whatever it deletes (issue 19,
+# point 5): the kernel would match a delete naming no protocol or metric to it.
+throw_stays() { # NAME FAMILY-FLAG
+        uoat_host ip "$2" route show table 100
+        route_check "$1: root still sees uoad's throw route in table 100" \
+                "$([ "$(grep -c "^throw default.*proto 250" <<<"$OUT")" = 1 ]; echo $?)"
+}
+
+route_guard_checks() {
+        local v
+        for v in -4 -6; do
+                ip_as "$UA" $v route del default
+                route_check "ip $v route del default, no default of its own: No such process" \
+                        "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+                throw_stays "ip $v route del default" $v
+        done
+        ip_as "$UA" route del default table 0
+        route_check "ip route del default table 0 (no attributes): No such process" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+        throw_stays "table 0" -4
+        ip_as "$UA" route del default metric 4294967295
+        route_check "ip route del default metric 4294967295: No such process" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *"No such process"* ]]; echo $?)"
+        throw_stays "the throw route's metric" -4
+        ip_as "$UA" route replace default via 10.77.0.2 metric 4294967295
+        route_check "replacing the default with the throw route's metric is refused with a uoa: message" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *uoa:*reserved* ]]; echo $?)"
+        throw_stays "replace" -4
+        ip_as "$UA" route add default via 10.77.0.2
+        ip_as "$UA" route del default
+        route_check "ip route del default deletes the slice's own default" "$RC"
+        uoat_host ip route show table 100
+        route_check "root sees the slice's default gone, the throw route kept" \
+                "$(! has "default via" && has "throw default"; echo $?)"
+        ip_as "$UA" -6 route add default via fd77::2
+        ip_as "$UA" -6 route del default dev veth0
+        route_check "ip -6 route del default dev veth0 deletes the slice's own" "$RC"
+        throw_stays "ip -6 route del default dev veth0" -6
+}
+
 route_monitor() {
         local mpid
         uoat_slice_argv "$UA" ip monitor route
@@ -436,6 +599,7 @@ route_checks() {
                 echo "# routes: unmodified ip, $way"
                 route_writes
                 route_refusals
+                route_guard_checks
                 ip_as "$UB" route del 198.51.100.0/24 dev veth0
         done
         route_monitor
@@ -549,6 +713,44 @@ PY
         uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
         uoat_expect "with one user's 40 idle connections open, slices are still served" "ok 10.77.0.11 80"
         uoat_check "uoad survived the garbage" "$(uoat_uoad_alive; echo $?)" "alive" "exited"
+}
+
+# The per-user share of control connections (16) counts a setuid uoa-run as
+# the user who ran it: its effective uid at connect() is 0, its real uid the
+# user's (issue 19, point 5). A python with exactly those credentials (real
+# N, effective and saved root) opens 20 and sees how many uoad kept; root
+# itself is not limited.
+control_limit_check() {
+        local prog n
+        prog='import os, socket, sys, time
+path, uid = sys.argv[1], int(sys.argv[2])
+if uid:
+    os.setresuid(uid, 0, 0)
+socks = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    socks.append(s)
+time.sleep(0.5)
+kept = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        s.recv(1)  # EOF: uoad closed it at once
+    except BlockingIOError:
+        kept += 1
+print(kept)'
+        echo "# control socket: the per-user share"
+        uoat_host python3 -c "$prog" "$SOCK" "$(id -u "$UN")"
+        n=$OUT
+        uoat_check "a user's setuid-like peers (real uid N, effective 0) hold at most 16 connections" \
+                "$([ "$n" = 16 ]; echo $?)" "16 of 20 kept" "$(uoat_got) stderr '$ERR'"
+        uoat_host python3 -c "$prog" "$SOCK" 0
+        n=$OUT
+        uoat_check "root's own connections are not limited" "$([ "$n" = 20 ]; echo $?)" "20 of 20 kept" \
+                "$(uoat_got) stderr '$ERR'"
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "uoa-run still registers after that" "ok 10.77.0.11 80"
 }
 
 # ---- launcher behaviour ----------------------------------------------------------
@@ -966,6 +1168,7 @@ main() {
                 route_checks
                 fairness_check
                 control_garbage_check
+                control_limit_check
                 scale_check
                 launcher_checks
                 unwrapped_checks
