@@ -295,10 +295,14 @@ local_spoof_checks() {
         # Unbound, so the kernel picks the source: for a local destination the
         # local route's (the host's 10.77.0.1), on an ephemeral port outside
         # S1's range.
+        # With the kernel engine the source never is the host's: sendmsg4
+        # gives A's own, and refuses S1's unbound socket (no port of its range).
+        local s1pat="err EPERM" apat="err EPERM"
+        uoat_bpf && s1pat="err EADDRNOTAVAIL" apat="ok seen=10.77.0.11 {1-65535}"
         la "local: shared S1's sendto mark to its shared address (host's source, port outside its range) refused" \
-                "$US1" "err EPERM" 10.77.0.1 sendto-mark 10.77.0.20 $LOCAL_PORT
-        la "local: sendto mark on an unbound socket to the host's address refused" "$UA" "err EPERM" \
-                10.77.0.1 sendto-mark 10.77.0.1 $LOCAL_PORT
+                "$US1" "$s1pat" 10.77.0.1 sendto-mark 10.77.0.20 $LOCAL_PORT
+        la "local: sendto mark on an unbound socket to the host's address: never the host's source" "$UA" \
+                "$apat" 10.77.0.1 sendto-mark 10.77.0.1 $LOCAL_PORT
         a "local: sendto mark on an unbound socket to 127.0.0.1 keeps loopback" "$UA" \
                 "ok seen=127.0.0.1 {1-65535}" sendto-mark 127.0.0.1 $LOCAL_PORT
         la "local: HDRINCL with B's source refused" "$UA" "err EPERM" \
