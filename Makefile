@@ -25,7 +25,7 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
               policy/policy_source.c policy/policy_plan.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
-              supervisor/notify_socket.c supervisor/notify_sockopt.c \
+              supervisor/notify_socket.c supervisor/notify_sockopt.c supervisor/caller.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
               netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c
 RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
@@ -53,7 +53,7 @@ $(B)/libuoa.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/uoad: $(call obj,$(SUP_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP) -lunwind
+	$(CC) $(LDFLAGS) $(SAN) -pthread -o $@ $^ $(LDLIBS_SUP) -lunwind
 
 $(B)/uoa-run: $(call obj,$(RUN_SRC)) $(B)/libuoa.a
 	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)
