@@ -322,23 +322,35 @@ void notify_bind(notif *n)
         notify_reply_error(n, r);
 }
 
-/* listen() on an unbound TCP socket would auto-bind it to the wildcard: give
- * it the slice's address first, then let the kernel listen. */
+/* listen, performed by uoad on its duplicate and answered with the result,
+ * never CONTINUE: the kernel would look the number up again, and an unbound
+ * INET socket dup2-ed there meanwhile would listen on the real wildcard.
+ * An unbound stream socket (TCP, MPTCP; SCTP's one-to-many is SEQPACKET)
+ * would be auto-bound to the wildcard: give it the slice's address first.
+ * Why uoad's own listen is safe on an INET socket: the socket is bound to
+ * the slice's address (or loopback), and TCP's listen records nothing of
+ * who calls it. A non-INET socket is listened on in the caller's context
+ * (caller.c): a unix listener records its creator's credentials, which
+ * clients read with SO_PEERCRED, and they must be the caller's, not root's. */
 void notify_listen(notif *n)
 {
         _cleanup_close_ int sock = -1;
+        int backlog = (int) (uint32_t) n->req->data.args[1]; /* an int: the kernel ignores the upper half */
         sock_info si;
         int r;
 
         sock = notif_socket_get(n, &si);
         if (sock < 0)
                 return;
+        if (si.state == SOCK_OTHER)
+                return caller_act(n, sock, CALLER_LISTEN, NULL, 0, backlog);
         if (si.state == SOCK_BOUND_FOREIGN)
                 return notify_refusal(n, "listen", -EADDRNOTAVAIL, "on a socket bound outside the slice");
-        if (si.state == SOCK_UNBOUND && si.type == SOCK_STREAM) {
+        if (si.state == SOCK_UNBOUND && (si.type == SOCK_STREAM || si.type == SOCK_SEQPACKET)) {
                 r = sock_autobind(n, sock, &si, NULL);
                 if (r < 0)
                         return notify_refusal(n, "listen", r, "(no address to bind)");
         }
-        notify_reply_continue(n);
+        r = listen(sock, backlog);
+        notify_reply_error(n, r < 0 ? negative_errno() : 0);
 }

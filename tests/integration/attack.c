@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -329,6 +330,23 @@ static int attack_thread(const char *dst, int port)
         return 0;
 }
 
+/* listen with the upper half of the int backlog set: the kernel ignores it
+ * (and uoad must, now that it makes the call): the listener's backlog, which
+ * TCP_INFO reports in tcpi_sacked for a listening socket, is the low half. */
+static int attack_listen_upper32(void)
+{
+        struct sockaddr_storage ss;
+        struct tcp_info ti = {};
+        socklen_t len, tl = sizeof(ti);
+        int fd = socket(sockaddr_of("0.0.0.0", 0, &ss, &len), SOCK_STREAM, 0);
+
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || syscall(SYS_listen, fd, (1L << 32) | 3) < 0 ||
+            getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+                return fail(errno);
+        printf("ok backlog=%u\n", ti.tcpi_sacked);
+        return 0;
+}
+
 /* The fd-number swap (issue 19): one thread keeps dup2-ing a harmless socket
  * and the INET socket under attack onto one number while another calls
  * bind or listen on that number. A supervisor that decides on what the
@@ -551,6 +569,8 @@ int main(int argc, char **argv)
                 return sendto_repeat(argv[2], atoi(argv[3]), atoi(argv[4]));
         if (!strcmp(cmd, "thread-connect") && argc == 4)
                 return attack_thread(argv[2], atoi(argv[3]));
+        if (!strcmp(cmd, "listen-upper32") && argc == 2)
+                return attack_listen_upper32();
         if (!strcmp(cmd, "dup2-race-bind") && (argc == 4 || argc == 5))
                 return attack_dup2_race_bind(argv[2], atoi(argv[3]), argc == 5 ? atol(argv[4]) : 20000);
         if (!strcmp(cmd, "dup2-race-listen") && (argc == 3 || argc == 4))
@@ -558,7 +578,7 @@ int main(int argc, char **argv)
                                                argc == 4 ? atol(argv[3]) : 20000);
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
                         "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp | capset |\n"
-                        "       thread-connect DST PORT | sendto-mark DST PORT |\n"
+                        "       thread-connect DST PORT | sendto-mark DST PORT | listen-upper32 |\n"
                         "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N |\n"
                         "       dup2-race-bind ADDR PORT [TRIES] | dup2-race-listen 4|6 [TRIES]\n");
         return 2;

@@ -247,6 +247,8 @@ privilege_checks() {
         a "A (no interface list) may bind to lo" "$UA" "ok bound to lo" bindtodevice lo
         a "a second thread's connect is supervised" "$UA" "ok local=10.77.0.11" \
                 thread-connect 10.77.0.2 $ECHO_PORT
+        a "listen's backlog: the upper 32 bits are ignored, as by the kernel" "$UA" "ok backlog=3" \
+                listen-upper32
 }
 
 # Invariant 2: decisions hold for the file, not the fd number. A second
