@@ -278,6 +278,49 @@ race_checks() {
                 "err held after {1-$RACE_TRIES} tries" dup2-race-listen 4 $RACE_TRIES
 }
 
+# unix and netlink sockets behave as natively although uoad now binds and
+# listens for them (in the caller's root, cwd, ids and umask, without
+# capabilities): files owned by the slice with its umask, EACCES where it
+# may not write, the listener's SO_PEERCRED the slice's, privileged netlink
+# groups refused.
+unix_checks() {
+        local probe ua_uid dir=$T/ux-$UOAT_WAY
+        probe=$(uoat_probe)
+        ua_uid=$(id -u "$UA")
+        mkdir -p "$dir" "$T/ro" && chown "$UA" "$dir" && chmod 755 "$dir" "$T/ro"
+        rm -f "$dir"/*.sock
+        uoat_slice_run "$UA" /bin/sh -c "umask 027; cd $dir && exec $probe unix stream ./s.sock"
+        uoat_expect "$TAG unix: bind a relative path in the cwd, listen, connect" \
+                "ok ./s.sock peer_uid=$ua_uid"
+        OUT="ok $(stat -c '%U %a %F' "$dir/s.sock" 2>&1)" RC=0 ERR=""
+        uoat_expect "$TAG unix: the socket file is the slice's, umask 027 applied" "ok $UA 750 socket"
+        uoat_slice_run "$UA" "$probe" unix dgram "$T/ro/x.sock"
+        uoat_expect "$TAG unix: bind in a directory the slice cannot write: EACCES" "err EACCES"
+        uoat_slice_run "$UA" "$probe" unix stream "@uoat-$UOAT_ID-$UOAT_WAY"
+        uoat_expect "$TAG unix: abstract bind and listen" "ok @uoat-$UOAT_ID-$UOAT_WAY peer_uid=$ua_uid"
+        uoat_slice_run "$UA" "$probe" netlink 12 1
+        uoat_expect "$TAG netlink: a netfilter group (CAP_NET_ADMIN) is refused" "err EPERM"
+        uoat_slice_run "$UA" "$probe" netlink 0 1
+        uoat_expect "$TAG netlink: an rtnetlink group (any user may) is joined" "ok groups=0x1"
+        uoat_slice_run "$UA" /bin/sh -c "cd $dir && exec /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_UNIX); s.bind(\"py.sock\"); s.listen()
+c = socket.socket(socket.AF_UNIX); c.connect(\"py.sock\"); a, _ = s.accept()
+c.send(b\"hi\"); print(\"ok\", a.recv(2).decode())'"
+        uoat_expect "$TAG unix: a python3 AF_UNIX server works" "ok hi"
+}
+
+# The same user unsupervised: what the supervised runs above must match.
+unix_native_checks() {
+        local probe=$T/bin/uoa-probe
+        uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$probe" unix dgram "$T/ro/x.sock"
+        uoat_expect "natively: A's bind in a directory it cannot write is EACCES too" "err EACCES"
+        uoat_host setpriv --reuid="$UA" --regid="$UA" --clear-groups "$probe" netlink 12 1
+        uoat_expect "natively: A's netfilter group is refused too" "err EPERM"
+        uoat_host "$probe" netlink 12 1
+        uoat_expect "natively: root may join it (the check above means something)" "ok groups=0x1"
+}
+
 # Invariant 1: no process of a slice holds a seccomp listener.
 listener_check() {
         local pid n=0 f seccomp
@@ -315,12 +358,14 @@ attack_checks() {
                         echo "# attacks: $variant, $way"
                         spoof_checks
                         privilege_checks
+                        unix_checks
                         [ "$way" = root ] && race_checks
                 done
                 UOAT_VARIANT=preload TAG="[$way]"
                 listener_check
                 ping_checks
         done
+        unix_native_checks
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
