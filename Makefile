@@ -68,7 +68,8 @@ $(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
 # ---- tests -------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo \
-              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static $(B)/tests/sockcalls
+              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static $(B)/tests/sockcalls \
+              $(B)/tests/uoa-stallfs
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
@@ -87,6 +88,9 @@ $(B)/tests/uoa-attack-static: tests/integration/attack.c common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
 $(B)/tests/sockcalls: bench/sockcalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/tests/uoa-stallfs: tests/integration/stallfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
 $(B)/tests/uoa-echo: tests/integration/echo.c

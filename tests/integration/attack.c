@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -532,6 +533,51 @@ static int attack_dup2_race_listen(int family, long tries)
         return race_run(&r, family, tries, race_listen_call, NULL, race_listen_won);
 }
 
+/* N threads bind unix sockets below DIR, where a FUSE server never answers
+ * (uoa-stallfs): each bind blocks in uoad's thread for it. After 1.5 s,
+ * report how many still wait and how many got EAGAIN (uoad's cap on a
+ * slice's waiting calls), then hold HOLD s with the rest still waiting. */
+struct stall {
+        char path[108];
+        atomic_int *done, *eagain;
+};
+
+static void *stall_bind(void *p)
+{
+        struct stall *st = p;
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+        memcpy(sun.sun_path, st->path, strlen(st->path));
+        if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0 && errno == EAGAIN)
+                atomic_fetch_add(st->eagain, 1);
+        atomic_fetch_add(st->done, 1);
+        return NULL;
+}
+
+static int attack_stall_binds(const char *dir, int n, int hold)
+{
+        static struct stall st[1024];
+        atomic_int done = 0, eagain = 0;
+        pthread_t t;
+
+        if (n < 1 || n > 1024 || strlen(dir) > 80)
+                return 2;
+        for (int i = 0; i < n; i++) {
+                st[i] = (struct stall) { .done = &done, .eagain = &eagain };
+                snprintf(st[i].path, sizeof(st[i].path), "%s/x%d.sock", dir, i);
+                if (pthread_create(&t, NULL, stall_bind, &st[i]) != 0)
+                        return fail(EAGAIN);
+                pthread_detach(t);
+        }
+        usleep(1500 * 1000);
+        printf("ok waiting=%d eagain=%d other=%d\n", n - atomic_load(&done), atomic_load(&eagain),
+               atomic_load(&done) - atomic_load(&eagain));
+        fflush(stdout);
+        sleep((unsigned) hold);
+        _exit(0); /* the waiting threads die with the process */
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd = argc > 1 ? argv[1] : "";
@@ -576,10 +622,13 @@ int main(int argc, char **argv)
         if (!strcmp(cmd, "dup2-race-listen") && (argc == 3 || argc == 4))
                 return attack_dup2_race_listen(atoi(argv[2]) == 6 ? AF_INET6 : AF_INET,
                                                argc == 4 ? atol(argv[3]) : 20000);
+        if (!strcmp(cmd, "stall-binds") && argc == 5)
+                return attack_stall_binds(argv[2], atoi(argv[3]), atoi(argv[4]));
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
                         "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp | capset |\n"
                         "       thread-connect DST PORT | sendto-mark DST PORT | listen-upper32 |\n"
                         "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N |\n"
-                        "       dup2-race-bind ADDR PORT [TRIES] | dup2-race-listen 4|6 [TRIES]\n");
+                        "       dup2-race-bind ADDR PORT [TRIES] | dup2-race-listen 4|6 [TRIES] |\n"
+                        "       stall-binds DIR N HOLD\n");
         return 2;
 }
