@@ -165,7 +165,8 @@ int sock_bind_decided(const notif *n, int sock, const sock_info *si, const polic
 
 /* Give an unbound socket the slice's source for dst (NULL: no destination,
  * the wildcard rule). Afterwards whatever destination the kernel reads from
- * the target's memory, the source is the slice's: CONTINUE is safe (§5.2). */
+ * the target's memory, this socket's source is the slice's; why continuing
+ * is safe even if the fd number names another socket by then: notify_send.c. */
 int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst)
 {
         static const uoa_addr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
