@@ -25,7 +25,7 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
 SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
               supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
-              supervisor/notify_socket.c supervisor/notify_sockopt.c \
+              supervisor/notify_socket.c supervisor/notify_sockopt.c supervisor/caller.c \
               supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
               netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c \
               supervisor/engine_bpf.c
@@ -66,7 +66,7 @@ $(B)/libuoa.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/uoad: $(call obj,$(SUP_SRC)) $(B)/libuoa.a
-	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP) -lunwind
+	$(CC) $(LDFLAGS) $(SAN) -pthread -o $@ $^ $(LDLIBS_SUP) -lunwind
 
 $(B)/uoa-run: $(call obj,$(RUN_SRC)) $(B)/libuoa.a
 	$(CC) $(LDFLAGS) $(SAN) -o $@ $^ $(LDLIBS_SUP)
@@ -81,7 +81,8 @@ $(B)/libuoa-preload.so: $(call obj,$(PRELOAD_SRC)) libuoa-preload/preload.map
 # ---- tests -------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-echo \
-              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static $(B)/tests/sockcalls
+              $(B)/tests/uoa-attack $(B)/tests/uoa-attack-static $(B)/tests/sockcalls \
+              $(B)/tests/uoa-stallfs
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
@@ -102,6 +103,9 @@ $(B)/tests/uoa-attack-static: tests/integration/attack.c common/fastpath.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
 $(B)/tests/sockcalls: bench/sockcalls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/tests/uoa-stallfs: tests/integration/stallfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
 $(B)/tests/uoa-echo: tests/integration/echo.c

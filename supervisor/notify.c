@@ -115,6 +115,24 @@ void notify_reply_error(notif *n, int negerrno)
         n->resp->error = negerrno;
 }
 
+/* Answer notification id on listener fd from any thread (caller.c's): a
+ * response of the size the kernel expects, with its result or error. */
+void notify_answer(int fd, uint64_t id, int result)
+{
+        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notif_resp_size);
+
+        if (!resp) {
+                log_error("cannot answer a notification: out of memory"); /* it waits for its listener's end */
+                return;
+        }
+        resp->id = id;
+        if (result < 0)
+                resp->error = result;
+        /* ENOENT: the target died or a signal interrupted the call. */
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
+                log_warn("NOTIF_SEND from a worker: %m");
+}
+
 static const char *errno_name(int e)
 {
         switch (e) {

@@ -2,11 +2,14 @@
  * the socket helpers every handler shares: what a socket is, and binding it
  * to what the policy decided. */
 #include <errno.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/macro.h"
@@ -162,7 +165,8 @@ int sock_bind_decided(const notif *n, int sock, const sock_info *si, const polic
 
 /* Give an unbound socket the slice's source for dst (NULL: no destination,
  * the wildcard rule). Afterwards whatever destination the kernel reads from
- * the target's memory, the source is the slice's: CONTINUE is safe (§5.2). */
+ * the target's memory, this socket's source is the slice's; why continuing
+ * is safe even if the fd number names another socket by then: notify_send.c. */
 int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst)
 {
         static const uoa_addr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
@@ -228,6 +232,51 @@ static int bind_request_decode(const sock_info *si, const struct sockaddr_storag
         return 0;
 }
 
+/* Whether a bind on a socket of a non-INET domain depends on who makes it:
+ * a unix path (resolved in the caller's root and cwd, created with its ids
+ * and umask), netlink multicast groups (capabilities), and any family we do
+ * not know (vsock, bluetooth... check capabilities for some ports). A unix
+ * abstract name or autobind, a netlink port id alone, and whatever the
+ * kernel refuses for its form (family, length) check nothing of the caller. */
+static bool bind_needs_caller(int domain, const struct sockaddr_storage *ss, size_t len)
+{
+        if (domain == AF_UNIX)
+                return ss->ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
+                       ((const struct sockaddr_un *) ss)->sun_path[0] != '\0';
+        if (domain == AF_NETLINK)
+                return ss->ss_family == AF_NETLINK && len >= sizeof(struct sockaddr_nl) &&
+                       ((const struct sockaddr_nl *) ss)->nl_groups != 0;
+        return true;
+}
+
+/* bind on a socket that is not INET. Never CONTINUE: the kernel would look
+ * the fd number up again, and another thread may have dup2-ed an INET socket
+ * onto it by then (DESIGN §5.2) with an address we never saw. So the bind is
+ * made on our duplicate, the file we looked at, with our copy of the
+ * address: by uoad itself where the outcome does not depend on who binds,
+ * else by a thread in the caller's context (caller.c).
+ * Why uoad's own bind is safe there: nothing of the caller is checked (see
+ * bind_needs_caller) and the socket is the caller's own. One difference: a
+ * netlink autobind (nl_pid 0) picks the port id starting from uoad's pid
+ * rather than the caller's; it is unique either way, and clients read it
+ * back with getsockname (glibc, libmnl, iproute2). */
+static void bind_other(notif *n, int sock, int domain)
+{
+        struct sockaddr_storage ss;
+        size_t len;
+        int r;
+
+        r = target_sockaddr_read(n, n->req->data.args[1], n->req->data.args[2], &ss, &len);
+        if (r < 0)
+                return notify_reply_error(n, r);
+        if (bind_needs_caller(domain, &ss, len))
+                return caller_act(n, sock, CALLER_BIND, &ss, len, 0); /* checks ID_VALID itself */
+        if (!target_id_valid(n))
+                return notify_reply_error(n, -ENOENT);
+        r = bind(sock, (struct sockaddr *) &ss, (socklen_t) len);
+        notify_reply_error(n, r < 0 ? negative_errno() : 0);
+}
+
 void notify_bind(notif *n)
 {
         _cleanup_close_ int sock = -1;
@@ -249,11 +298,8 @@ void notify_bind(notif *n)
         r = getsockopt_int(sock, SOL_SOCKET, SO_DOMAIN, &si.domain);
         if (r < 0)
                 return notify_reply_error(n, r); /* ENOTSOCK */
-        /* Not an INET socket: the kernel's own checks apply (a unix socket's
-         * path is created with the caller's credentials, not ours). Safe to
-         * continue: the socket's domain cannot change under us. */
         if (si.domain != AF_INET && si.domain != AF_INET6)
-                return notify_reply_continue(n);
+                return bind_other(n, sock, si.domain);
         if (si.domain == AF_INET6) {
                 int v6only = 0;
 
@@ -277,23 +323,35 @@ void notify_bind(notif *n)
         notify_reply_error(n, r);
 }
 
-/* listen() on an unbound TCP socket would auto-bind it to the wildcard: give
- * it the slice's address first, then let the kernel listen. */
+/* listen, performed by uoad on its duplicate and answered with the result,
+ * never CONTINUE: the kernel would look the number up again, and an unbound
+ * INET socket dup2-ed there meanwhile would listen on the real wildcard.
+ * An unbound stream socket (TCP, MPTCP; SCTP's one-to-many is SEQPACKET)
+ * would be auto-bound to the wildcard: give it the slice's address first.
+ * Why uoad's own listen is safe on an INET socket: the socket is bound to
+ * the slice's address (or loopback), and TCP's listen records nothing of
+ * who calls it. A non-INET socket is listened on in the caller's context
+ * (caller.c): a unix listener records its creator's credentials, which
+ * clients read with SO_PEERCRED, and they must be the caller's, not root's. */
 void notify_listen(notif *n)
 {
         _cleanup_close_ int sock = -1;
+        int backlog = (int) (uint32_t) n->req->data.args[1]; /* an int: the kernel ignores the upper half */
         sock_info si;
         int r;
 
         sock = notif_socket_get(n, &si);
         if (sock < 0)
                 return;
+        if (si.state == SOCK_OTHER)
+                return caller_act(n, sock, CALLER_LISTEN, NULL, 0, backlog);
         if (si.state == SOCK_BOUND_FOREIGN)
                 return notify_refusal(n, "listen", -EADDRNOTAVAIL, "on a socket bound outside the slice");
-        if (si.state == SOCK_UNBOUND && si.type == SOCK_STREAM) {
+        if (si.state == SOCK_UNBOUND && (si.type == SOCK_STREAM || si.type == SOCK_SEQPACKET)) {
                 r = sock_autobind(n, sock, &si, NULL);
                 if (r < 0)
                         return notify_refusal(n, "listen", r, "(no address to bind)");
         }
-        notify_reply_continue(n);
+        r = listen(sock, backlog);
+        notify_reply_error(n, r < 0 ? negative_errno() : 0);
 }

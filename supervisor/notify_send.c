@@ -1,7 +1,34 @@
 /* supervisor/notify_send.c: connect(), sendto() with a destination, sendmsg()
  * and sendmmsg(): the calls that make the kernel choose a source address for
  * an unbound socket. We choose it instead (the slice's address that best fits
- * the destination), bind the socket to it, and let the kernel continue. */
+ * the destination), bind the socket to it, and let the kernel continue.
+ *
+ * Why CONTINUE is safe here although the kernel looks the fd number up again
+ * (DESIGN §5.2: another thread may have dup2-ed a different socket onto it)
+ * and re-reads destination and control data from the target's memory:
+ *  - on the file we looked at, the source is settled: non-INET sockets have
+ *    no address of the policy's, and the others are bound to the slice's
+ *    address (by the slice earlier, or by us just now);
+ *  - on any other file the kernel picks the source itself (an unbound INET
+ *    socket: routing through the slice's table, or the main one) or keeps
+ *    that socket's binding. Whatever it picks, every packet of a slice's
+ *    socket whose source is not the slice's (on a shared address: not in its
+ *    port range) is dropped by the kernel guard's egress chain and the
+ *    sender gets EPERM: IP_PKTINFO, MSG_FASTOPEN and loopback included (the
+ *    guard's `oif "lo" accept` exemption is being closed, issue 19 point 2;
+ *    this argument relies on it). So nothing leaves and nothing is
+ *    delivered locally with another source, and no TCP handshake from one
+ *    completes. What the kernel may leave behind is local: the swapped-in
+ *    socket auto-bound to a source and an ephemeral port that are not the
+ *    slice's (TCP: for that one 4-tuple while its SYNs are dropped; UDP: the
+ *    wildcard), which an unbound UDP socket gets already from an untrapped
+ *    send() (inet_send_prepare autobinds before EDESTADDRREQ) — nothing a
+ *    slice cannot do without the race. listen, which would make such a
+ *    socket take the port on every address, is never continued
+ *    (notify_bind.c);
+ *  - a unix connect must be the caller's own act: the kernel records the
+ *    connecting task's credentials for the server's SO_PEERCRED, and uoad
+ *    connecting would hand the server root's. */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -66,8 +93,8 @@ static void send_prepare(notif *n, const char *call, dest_reader read_dest)
         if (sock < 0)
                 return;
         /* Non-INET sockets (unix, netlink) and sockets already bound to the
-         * slice's address: the source cannot be anything but the slice's, so
-         * whatever the target's memory says now or later, CONTINUE is safe. */
+         * slice's address: nothing to decide, and nothing read from memory;
+         * CONTINUE is safe whatever the number names then (top of file). */
         if (si.state == SOCK_OTHER || si.state == SOCK_BOUND_OWN)
                 return notify_reply_continue(n);
         if (si.state == SOCK_BOUND_FOREIGN)
@@ -87,6 +114,7 @@ static void send_prepare(notif *n, const char *call, dest_reader read_dest)
                         uoa_addr_port_format(&dst, port, what, sizeof(what));
                 return notify_refusal(n, call, r, what);
         }
+        /* Bound to the slice's source: the kernel continues (top of file). */
         notify_reply_continue(n);
 }
 

@@ -20,7 +20,10 @@
  *    by the policy like any other);
  *  - the caller gets nothing else of ours: ADDFD installs only this file.
  * Changing fsuid (not euid) keeps CAP_NET_RAW, which is not a file-system
- * capability, and uoad is single-threaded, so nothing else runs meanwhile. */
+ * capability. fsuid is per thread (the kernel's credentials are, and glibc's
+ * setfsuid() is the bare system call, unlike its set*id() wrappers), so only
+ * the loop's own thread carries the slice's fsuid, for these two calls;
+ * caller.c's threads have their own credentials. */
 static int raw_socket_create(const notif *n, int domain, int type, int protocol)
 {
         const policy_address *pa = policy_slice_primary(n->slice, domain);

@@ -74,7 +74,10 @@ void notify_setsockopt(notif *n)
         int r;
 
         /* A slice without an interface list may use any: nothing to decide,
-         * and nothing read from its memory, so continuing is safe. */
+         * and nothing read from its memory. Continuing is safe whatever file
+         * the number names at the kernel's act: any socket of the caller may
+         * take any interface option, and the kernel applies it with the
+         * caller's own privileges, as if nothing had trapped. */
         if (n->slice->n_ifnames == 0)
                 return notify_reply_continue(n);
         sock = target_fd_get(n, (int) n->req->data.args[0]);

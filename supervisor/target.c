@@ -50,11 +50,14 @@ static int target_pidfd_open(pid_t tid)
         return errno == ENOENT || errno == EINVAL ? pidfd_open_tgid_of(tid) : negative_errno();
 }
 
+bool target_notif_valid(int listener_fd, uint64_t id)
+{
+        return ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
 bool target_id_valid(const notif *n)
 {
-        uint64_t id = n->req->id;
-
-        return ioctl(n->l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+        return target_notif_valid(n->l->fd, n->req->id);
 }
 
 /* pidfds of recently notifying threads, by tid, so that a thread's second

@@ -165,6 +165,8 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                         return 0;
                         } else if (*(watch_kind *) w == WATCH_LISTENER)
                                 notify_listener_event(d, w, evs[i].events);
+                        else if (*(watch_kind *) w == WATCH_CALLER)
+                                caller_event(d);
                         else if (*(watch_kind *) w >= WATCH_NL_CTL)
                                 relay_event(d, w, evs[i].events);
                         else
@@ -263,7 +265,7 @@ int main(int argc, char **argv)
         d.unpriv_port_start = read_unpriv_port_start();
         d.rtnl_fd = route_lookup_open();
         d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (d.epoll_fd < 0 || (r = notify_init(&d)) < 0 || (sig_fd = signals_open(&d, &sig_watch)) < 0) {
+        if (d.epoll_fd < 0 || (r = notify_init(&d)) < 0 || (r = caller_init(&d)) < 0 || (sig_fd = signals_open(&d, &sig_watch)) < 0) {
                 log_error("cannot set up: %m");
                 return 1;
         }
@@ -287,6 +289,7 @@ int main(int argc, char **argv)
         control_close(&d);
         relay_shutdown(&d);
         notify_shutdown(&d);
+        caller_shutdown();
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
         if (d.bpf)

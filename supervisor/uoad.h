@@ -15,6 +15,7 @@ typedef enum watch_kind {
         WATCH_CONN,
         WATCH_LISTENER,
         WATCH_SIGNAL,
+        WATCH_CALLER,    /* caller.c: a thread ended */
         WATCH_NL_CTL,    /* netlink-proxy/relay.c: a client's control connection */
         WATCH_NL_DATA,   /* ... its data socket */
         WATCH_NL_KERNEL, /* ... our kernel socket for it */
@@ -71,6 +72,7 @@ void notify_reply_continue(notif *n);
 void notify_reply(notif *n, int64_t val);
 void notify_reply_error(notif *n, int negerrno);
 void notify_refusal(notif *n, const char *call, int negerrno, const char *what);
+void notify_answer(int fd, uint64_t id, int result); /* from any thread */
 
 /* notify_bind.c, notify_send.c: one function per trapped system call. */
 void notify_bind(notif *n);
@@ -95,12 +97,23 @@ int sock_bind_decided(const notif *n, int sock, const sock_info *si, const polic
                       bool defer_port);
 int sock_autobind(notif *n, int sock, const sock_info *si, const uoa_addr *dst);
 
+/* caller.c: bind/listen on our duplicate in the calling thread's context
+ * (root, cwd, umask, ids, no capabilities), by a thread that answers; the
+ * notification is answered either way (EAGAIN past the slice's queue). */
+typedef enum caller_call { CALLER_BIND, CALLER_LISTEN } caller_call;
+int caller_init(uoad *d);
+void caller_act(notif *n, int sock, caller_call call, const struct sockaddr_storage *addr, size_t addr_len,
+                int backlog);
+void caller_event(uoad *d); /* WATCH_CALLER: start queued calls */
+void caller_shutdown(void);
+
 /* target.c: safe access to the notifying process. */
 int target_fd_get(const notif *n, int target_fd);
 int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len);
 int target_sockaddr_read(const notif *n, uint64_t addr, uint64_t len,
                          struct sockaddr_storage *ret, size_t *ret_len);
 bool target_id_valid(const notif *n);
+bool target_notif_valid(int listener_fd, uint64_t id); /* the same, from any thread */
 void target_cache_clear(void); /* close the cached pidfds */
 
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */

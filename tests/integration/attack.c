@@ -9,8 +9,11 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fastpath.h"
@@ -326,6 +331,253 @@ static int attack_thread(const char *dst, int port)
         return 0;
 }
 
+/* listen with the upper half of the int backlog set: the kernel ignores it
+ * (and uoad must, now that it makes the call): the listener's backlog, which
+ * TCP_INFO reports in tcpi_sacked for a listening socket, is the low half. */
+static int attack_listen_upper32(void)
+{
+        struct sockaddr_storage ss;
+        struct tcp_info ti = {};
+        socklen_t len, tl = sizeof(ti);
+        int fd = socket(sockaddr_of("0.0.0.0", 0, &ss, &len), SOCK_STREAM, 0);
+
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || syscall(SYS_listen, fd, (1L << 32) | 3) < 0 ||
+            getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+                return fail(errno);
+        printf("ok backlog=%u\n", ti.tcpi_sacked);
+        return 0;
+}
+
+/* The fd-number swap (issue 19): one thread keeps dup2-ing a harmless socket
+ * and the INET socket under attack onto one number while another calls
+ * bind or listen on that number. A supervisor that decides on what the
+ * number names and then lets the kernel look the number up again loses. */
+#define RACE_SECONDS 3
+#define RACE_NUM 200 /* the contested fd number */
+
+struct race {
+        int harmless, inet; /* fd numbers; inet's file is replaced when spent */
+        atomic_bool stop;
+};
+
+static void *race_swapper(void *p)
+{
+        struct race *r = p;
+
+        while (!atomic_load(&r->stop)) {
+                dup2(r->harmless, RACE_NUM);
+                dup2(r->inet, RACE_NUM);
+        }
+        return NULL;
+}
+
+/* A fresh unbound socket at number fd, atomically for the swapper. */
+static void race_renew(int fd, int family)
+{
+        int s = socket(family, SOCK_STREAM, 0);
+
+        dup2(s, fd);
+        close(s);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double) (t.tv_sec - t0->tv_sec) + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+        const struct sockaddr_in *s4 = (const void *) ss;
+        const struct sockaddr_in6 *s6 = (const void *) ss;
+        char a[INET6_ADDRSTRLEN] = "?";
+
+        if (ss->ss_family == AF_INET6) {
+                inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+                snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
+        } else {
+                inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+                snprintf(buf, len, "%s:%u", a, ntohs(s4->sin_port));
+        }
+}
+
+/* What the INET socket is bound to: 1 bound, 0 not yet. */
+static int race_bound(int fd, struct sockaddr_storage *me)
+{
+        socklen_t ml = sizeof(*me);
+
+        memset(me, 0, sizeof(*me));
+        if (getsockname(fd, (struct sockaddr *) me, &ml) < 0)
+                return 0;
+        return ((struct sockaddr_in *) me)->sin_port != 0; /* same offset in sin6 */
+}
+
+static bool addr_port_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+        if (a->ss_family != b->ss_family)
+                return false;
+        if (a->ss_family == AF_INET)
+                return !memcmp(a, b, sizeof(struct sockaddr_in)); /* zero padding on both */
+        return !memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr, &((const struct sockaddr_in6 *) b)->sin6_addr,
+                       16) && ((const struct sockaddr_in6 *) a)->sin6_port == ((const struct sockaddr_in6 *) b)->sin6_port;
+}
+
+/* Thread 2's loop: call(RACE_NUM) until the INET socket ends up as won()
+ * says (the attack got through), or tries / RACE_SECONDS run out. When
+ * uoad rightly acts on the INET socket (binding it to the slice's address)
+ * the socket is spent: replace it and go on. */
+static int race_run(struct race *r, int family, long tries, int (*call)(void *), void *arg,
+                    bool (*won)(int fd, const struct sockaddr_storage *me, void *arg))
+{
+        struct sockaddr_storage me;
+        struct timespec t0;
+        char buf[INET6_ADDRSTRLEN + 8];
+        pthread_t t;
+        long k;
+        int e1 = 0, e2 = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        pthread_create(&t, NULL, race_swapper, r);
+        for (k = 1; k <= tries && seconds_since(&t0) < RACE_SECONDS; k++) {
+                if (call(arg) < 0) {
+                        e1 = e1 ? e1 : errno;
+                        e2 = errno != e1 ? errno : e2;
+                        continue;
+                }
+                if (!race_bound(r->inet, &me))
+                        continue;
+                if (won(r->inet, &me, arg))
+                        break;
+                race_renew(r->inet, family);
+        }
+        atomic_store(&r->stop, true);
+        pthread_join(t, NULL);
+        if (k <= tries && race_bound(r->inet, &me) && won(r->inet, &me, arg)) {
+                addr_format(&me, buf, sizeof(buf));
+                printf("ok won after %ld tries local=%s\n", k, buf);
+                return 0;
+        }
+        printf("err held after %ld tries\n", k - 1);
+        fprintf(stderr, "%.1f s; errors %s %s\n", seconds_since(&t0), e1 ? strerrorname_np(e1) : "none",
+                e2 ? strerrorname_np(e2) : "");
+        return 1;
+}
+
+struct race_bind {
+        struct sockaddr_storage ss;
+        socklen_t len;
+};
+
+static int race_bind_call(void *p)
+{
+        struct race_bind *b = p;
+
+        return bind(RACE_NUM, (struct sockaddr *) &b->ss, b->len);
+}
+
+/* Won: the socket holds exactly what was asked, never the slice's (uoad
+ * rewrites the wildcard and refuses everything else that is not the slice's). */
+static bool race_bind_won(int fd, const struct sockaddr_storage *me, void *p)
+{
+        (void) fd;
+        return addr_port_equal(me, &((struct race_bind *) p)->ss);
+}
+
+static int attack_dup2_race_bind(const char *ip, int port, long tries)
+{
+        struct race r = { .harmless = socket(AF_UNIX, SOCK_DGRAM, 0) };
+        struct race_bind b;
+        int family = sockaddr_of(ip, port, &b.ss, &b.len);
+
+        r.inet = socket(family, SOCK_STREAM, 0);
+        if (r.harmless < 0 || r.inet < 0)
+                return fail(errno);
+        return race_run(&r, family, tries, race_bind_call, &b, race_bind_won);
+}
+
+static int race_listen_call(void *p)
+{
+        (void) p;
+        return listen(RACE_NUM, 1);
+}
+
+/* Won: the once unbound socket listens on the real wildcard. */
+static bool race_listen_won(int fd, const struct sockaddr_storage *me, void *p)
+{
+        struct sockaddr_storage any;
+        socklen_t len;
+        int listening = 0;
+
+        (void) p;
+        len = sizeof(listening);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+                return false;
+        sockaddr_of(me->ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, &any, &len);
+        ((struct sockaddr_in *) &any)->sin_port = ((const struct sockaddr_in *) me)->sin_port;
+        return addr_port_equal(me, &any);
+}
+
+/* The harmless socket here is an INET socket the slice bound (uoad gives it
+ * the slice's address): listen on it is allowed as it is. */
+static int attack_dup2_race_listen(int family, long tries)
+{
+        struct race r = { .harmless = socket(family, SOCK_STREAM, 0), .inet = socket(family, SOCK_STREAM, 0) };
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        sockaddr_of(family == AF_INET6 ? "::" : "0.0.0.0", 0, &ss, &len);
+        if (r.harmless < 0 || r.inet < 0 || bind(r.harmless, (struct sockaddr *) &ss, len) < 0)
+                return fail(errno);
+        return race_run(&r, family, tries, race_listen_call, NULL, race_listen_won);
+}
+
+/* N threads bind unix sockets below DIR, where a FUSE server never answers
+ * (uoa-stallfs): each bind blocks in uoad's thread for it. After 1.5 s,
+ * report how many still wait and how many got EAGAIN (uoad's cap on a
+ * slice's waiting calls), then hold HOLD s with the rest still waiting. */
+struct stall {
+        char path[108];
+        atomic_int *done, *eagain;
+};
+
+static void *stall_bind(void *p)
+{
+        struct stall *st = p;
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+        memcpy(sun.sun_path, st->path, strlen(st->path));
+        if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0 && errno == EAGAIN)
+                atomic_fetch_add(st->eagain, 1);
+        atomic_fetch_add(st->done, 1);
+        return NULL;
+}
+
+static int attack_stall_binds(const char *dir, int n, int hold)
+{
+        static struct stall st[1024];
+        atomic_int done = 0, eagain = 0;
+        pthread_t t;
+
+        if (n < 1 || n > 1024 || strlen(dir) > 80)
+                return 2;
+        for (int i = 0; i < n; i++) {
+                st[i] = (struct stall) { .done = &done, .eagain = &eagain };
+                snprintf(st[i].path, sizeof(st[i].path), "%s/x%d.sock", dir, i);
+                if (pthread_create(&t, NULL, stall_bind, &st[i]) != 0)
+                        return fail(EAGAIN);
+                pthread_detach(t);
+        }
+        usleep(1500 * 1000);
+        printf("ok waiting=%d eagain=%d other=%d\n", n - atomic_load(&done), atomic_load(&eagain),
+               atomic_load(&done) - atomic_load(&eagain));
+        fflush(stdout);
+        sleep((unsigned) hold);
+        _exit(0); /* the waiting threads die with the process */
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd = argc > 1 ? argv[1] : "";
@@ -363,9 +615,20 @@ int main(int argc, char **argv)
                 return sendto_repeat(argv[2], atoi(argv[3]), atoi(argv[4]));
         if (!strcmp(cmd, "thread-connect") && argc == 4)
                 return attack_thread(argv[2], atoi(argv[3]));
+        if (!strcmp(cmd, "listen-upper32") && argc == 2)
+                return attack_listen_upper32();
+        if (!strcmp(cmd, "dup2-race-bind") && (argc == 4 || argc == 5))
+                return attack_dup2_race_bind(argv[2], atoi(argv[3]), argc == 5 ? atol(argv[4]) : 20000);
+        if (!strcmp(cmd, "dup2-race-listen") && (argc == 3 || argc == 4))
+                return attack_dup2_race_listen(atoi(argv[2]) == 6 ? AF_INET6 : AF_INET,
+                                               argc == 4 ? atol(argv[3]) : 20000);
+        if (!strcmp(cmd, "stall-binds") && argc == 5)
+                return attack_stall_binds(argv[2], atoi(argv[3]), atoi(argv[4]));
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
                         "       packet-upper32 | bindtodevice IFNAME | io_uring | x32 | i386 | nnp | capset |\n"
-                        "       thread-connect DST PORT | sendto-mark DST PORT |\n"
-                        "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N\n");
+                        "       thread-connect DST PORT | sendto-mark DST PORT | listen-upper32 |\n"
+                        "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N |\n"
+                        "       dup2-race-bind ADDR PORT [TRIES] | dup2-race-listen 4|6 [TRIES] |\n"
+                        "       stall-binds DIR N HOLD\n");
         return 2;
 }

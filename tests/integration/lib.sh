@@ -212,7 +212,8 @@ EOF
 uoat_bins_install() {
         local f missing=0
         for f in uoa-run libuoa-preload.so uoamap tests/uoa-probe tests/uoa-probe-static \
-                 tests/uoa-echo tests/uoa-attack tests/uoa-attack-static tests/sockcalls; do
+                 tests/uoa-echo tests/uoa-attack tests/uoa-attack-static tests/sockcalls \
+                 tests/uoa-stallfs; do
                 if [ -e "$BUILD/$f" ]; then
                         cp "$BUILD/$f" "$T/bin/" && chmod 755 "$T/bin/${f##*/}"
                 else

@@ -4,13 +4,17 @@
  * nothing (inet_pton only). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define IO_TIMEOUT_SEC 3
@@ -62,7 +66,9 @@ static int usage(void)
                 "usage: uoa-probe bind 4|6 tcp|udp ADDR PORT [--hold SECONDS] [--v6only]\n"
                 "       uoa-probe listen 4|6\n"
                 "       uoa-probe tcp DST PORT [--bind ADDR PORT]\n"
-                "       uoa-probe udp-sendto|udp-sendmsg|udp-connect DST PORT [--bind ADDR PORT]\n");
+                "       uoa-probe udp-sendto|udp-sendmsg|udp-connect DST PORT [--bind ADDR PORT]\n"
+                "       uoa-probe unix stream|dgram PATH|@ABSTRACT\n"
+                "       uoa-probe netlink PROTOCOL GROUPS\n");
         return EXIT_USAGE;
 }
 
@@ -417,6 +423,59 @@ static int cmd_udp(int argc, char **argv, enum udp_way way)
         return r;
 }
 
+/* A unix socket bound to PATH (relative paths resolve in the cwd; "@NAME" is
+ * abstract). A stream socket then listens and a client of the same process
+ * connects: SO_PEERCRED on the client shows whom the listener was recorded
+ * as (uoad must not listen as root on a slice's behalf). */
+static int cmd_unix(int argc, char **argv)
+{
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        struct ucred cred;
+        socklen_t len, cl = sizeof(cred);
+        bool stream;
+        int fd, c;
+
+        if (argc != 3 || strlen(argv[2]) >= sizeof(sun.sun_path) || !argv[2][0])
+                return usage();
+        stream = !strcmp(argv[1], "stream");
+        if (!stream && strcmp(argv[1], "dgram"))
+                return usage();
+        memcpy(sun.sun_path, argv[2], strlen(argv[2]));
+        if (argv[2][0] == '@')
+                sun.sun_path[0] = '\0';
+        len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(argv[2]) + (argv[2][0] != '@'));
+        fd = socket(AF_UNIX, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sun, len) < 0)
+                return fail(errno);
+        if (!stream) {
+                printf("ok %s\n", argv[2]);
+                return EXIT_OK;
+        }
+        c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (listen(fd, 4) < 0 || c < 0 || connect(c, (struct sockaddr *) &sun, len) < 0 ||
+            getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+                return fail(errno);
+        printf("ok %s peer_uid=%u\n", argv[2], (unsigned) cred.uid);
+        return EXIT_OK;
+}
+
+/* bind(AF_NETLINK PROTOCOL, nl_pid 0, nl_groups GROUPS): joining groups of
+ * some protocols needs CAP_NET_ADMIN, which the caller lacks natively. */
+static int cmd_netlink(int argc, char **argv)
+{
+        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+        int fd;
+
+        if (argc != 3)
+                return usage();
+        nl.nl_groups = (uint32_t) strtoul(argv[2], NULL, 0);
+        fd = socket(AF_NETLINK, SOCK_RAW, atoi(argv[1]));
+        if (fd < 0 || bind(fd, (struct sockaddr *) &nl, sizeof(nl)) < 0)
+                return fail(errno);
+        printf("ok groups=%#x\n", nl.nl_groups);
+        return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 2)
@@ -435,5 +494,9 @@ int main(int argc, char **argv)
                 return cmd_udp(argc, argv, UDP_SENDMSG);
         if (!strcmp(argv[0], "udp-connect"))
                 return cmd_udp(argc, argv, UDP_CONNECT);
+        if (!strcmp(argv[0], "unix"))
+                return cmd_unix(argc, argv);
+        if (!strcmp(argv[0], "netlink"))
+                return cmd_netlink(argc, argv);
         return usage();
 }
