@@ -49,9 +49,40 @@ struct {
         __type(value, struct uoa_bpf_range);
 } uoa_addrs SEC(".maps");
 
-static __always_inline int refuse(int err)
+struct {
+        __uint(type, BPF_MAP_TYPE_RINGBUF);
+        __uint(max_entries, UOA_BPF_EVENTS_BYTES);
+} uoa_events SEC(".maps");
+
+/* Refuse the call with err, and tell uoad who asked for what: addr (NULL:
+ * none worth naming) has 1 word for AF_INET, 4 for AF_INET6. Best effort: a
+ * full ring drops the record, never the decision. */
+static __always_inline int refuse(struct bpf_sock_addr *ctx, __u16 hook, int family, const __u32 *addr,
+                                  int err)
 {
+        struct uoa_bpf_event *ev;
+
         bpf_set_retval(-err);
+        ev = bpf_ringbuf_reserve(&uoa_events, sizeof(*ev), 0);
+        if (!ev)
+                return 0;
+        __builtin_memset(ev, 0, sizeof(*ev));
+        ev->uid = (__u32) bpf_get_current_uid_gid();
+        ev->pid = (__u32) (bpf_get_current_pid_tgid() >> 32);
+        ev->hook = hook;
+        ev->err = (__u16) err;
+        ev->port = bpf_ntohs((__u16) ctx->user_port);
+        if (addr) {
+                ev->family = (__u16) family;
+                ev->addr[0] = addr[0];
+                if (family == AF_INET6) {
+                        ev->addr[1] = addr[1];
+                        ev->addr[2] = addr[2];
+                        ev->addr[3] = addr[3];
+                }
+        }
+        bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+        bpf_ringbuf_submit(ev, 0);
         return 0;
 }
 
@@ -171,7 +202,7 @@ static __always_inline int bind_port(struct bpf_sock_addr *ctx, __u16 lo, __u16 
                 port = range_pick(lo, hi);
         else if (port < lo || port > hi) {
                 if (port > (__u32) hi - lo)
-                        return refuse(EACCES); /* outside the slice's range, not a mapped offset */
+                        return refuse(ctx, UOA_BPF_HOOK_BIND, 0, NULL, EACCES); /* outside the slice's range, not a mapped offset */
                 port += lo;
         }
         ctx->user_port = bpf_htons((__u16) port);
@@ -191,14 +222,14 @@ static __always_inline int bind_v4(struct bpf_sock_addr *ctx, const struct uoa_b
                 return ALLOW; /* the kernel's own privileged-port rule applies */
         if (a == 0) {
                 if (s->n4 == 0)
-                        return refuse(EADDRNOTAVAIL); /* no IPv4 address to give the wildcard */
+                        return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET, &a, EADDRNOTAVAIL); /* no IPv4 address to give the wildcard */
                 *addr = s->a4[0].addr;
                 *ret_rewrite = true;
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
         r = addr_range(uid, AF_INET, &a);
         if (!r)
-                return refuse(EADDRNOTAVAIL); /* another slice's, the host's, or nobody's */
+                return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET, &a, EADDRNOTAVAIL); /* another slice's, the host's, or nobody's */
         return bind_port(ctx, r->lo, r->hi);
 }
 
@@ -255,14 +286,14 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
                 /* Dual-stack without an IPv6 address: the primary IPv4,
                  * v4-mapped (a v6only socket refuses that with EINVAL). */
                 if (s->n4 == 0)
-                        return refuse(EADDRNOTAVAIL); /* no address at all */
+                        return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* no address at all */
                 ctx->user_ip6[2] = bpf_htonl(0xffff);
                 ctx->user_ip6[3] = s->a4[0].addr;
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
         r = addr_range(uid, AF_INET6, a);
         if (!r)
-                return refuse(EADDRNOTAVAIL); /* not the slice's address */
+                return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* not the slice's address */
         return bind_port(ctx, r->lo, r->hi);
 }
 
@@ -277,13 +308,13 @@ static __always_inline int source_bind(struct bpf_sock_addr *ctx, struct sockadd
 
         if (lo == 0) {
                 r = bpf_bind(ctx, sa, len);
-                return r ? refuse((int) -r) : ALLOW;
+                return r ? refuse(ctx, UOA_BPF_HOOK_CONNECT, 0, NULL, (int) -r) : ALLOW;
         }
         for (int i = 0; i < PORT_TRIES && r == -EADDRINUSE; i++) {
                 *port = bpf_htons(range_pick(lo, hi));
                 r = bpf_bind(ctx, sa, len);
         }
-        return r ? refuse((int) -r) : ALLOW; /* EADDRINUSE: the range is (nearly) full */
+        return r ? refuse(ctx, UOA_BPF_HOOK_CONNECT, 0, NULL, (int) -r) : ALLOW; /* EADDRINUSE: the range is (nearly) full */
 }
 
 static __always_inline bool sk_addr_bound(const struct bpf_sock *sk)
@@ -319,14 +350,14 @@ int uoa_connect4(struct bpf_sock_addr *ctx)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET };
         const struct uoa_bpf_slice *s;
-        __u32 uid = 0, i;
+        __u32 uid = 0, i, dst = ctx->user_ip4;
 
         s = slice_of(ctx, &uid);
-        if (!s || sk_bound(ctx) || is_loopback4(ctx->user_ip4))
+        if (!s || sk_bound(ctx) || is_loopback4(dst))
                 return ALLOW; /* bound by a decided bind, or loopback: the kernel's choice */
-        i = best4(s, uid, ctx->user_ip4);
+        i = best4(s, uid, dst);
         if (i >= NO_ADDR)
-                return refuse(EADDRNOTAVAIL); /* no IPv4 address */
+                return refuse(ctx, UOA_BPF_HOOK_CONNECT, AF_INET, &dst, EADDRNOTAVAIL); /* no IPv4 address */
         sa.sin_addr.s_addr = s->a4[IDX(i)].addr;
         return source_bind(ctx, (struct sockaddr *) &sa, &sa.sin_port, sizeof(sa), s->a4[IDX(i)].lo, s->a4[IDX(i)].hi);
 }
@@ -353,7 +384,7 @@ int uoa_connect6(struct bpf_sock_addr *ctx)
                         return ALLOW;
                 i = best4(s, uid, d[3]);
                 if (i >= NO_ADDR)
-                        return refuse(EADDRNOTAVAIL);
+                        return refuse(ctx, UOA_BPF_HOOK_CONNECT, AF_INET6, d, EADDRNOTAVAIL);
                 sa.sin6_addr.in6_u.u6_addr32[2] = bpf_htonl(0xffff);
                 sa.sin6_addr.in6_u.u6_addr32[3] = s->a4[IDX(i)].addr;
                 return source_bind(ctx, (struct sockaddr *) &sa, &sa.sin6_port, sizeof(sa), s->a4[IDX(i)].lo,
@@ -361,7 +392,7 @@ int uoa_connect6(struct bpf_sock_addr *ctx)
         }
         i = best6(s, uid, d);
         if (i >= NO_ADDR)
-                return refuse(EADDRNOTAVAIL); /* no IPv6 address */
+                return refuse(ctx, UOA_BPF_HOOK_CONNECT, AF_INET6, d, EADDRNOTAVAIL); /* no IPv6 address */
         __builtin_memcpy(&sa.sin6_addr, s->a6[IDX(i)].addr, 16);
         return source_bind(ctx, (struct sockaddr *) &sa, &sa.sin6_port, sizeof(sa), s->a6[IDX(i)].lo, s->a6[IDX(i)].hi);
 }
@@ -376,7 +407,7 @@ SEC("cgroup/sendmsg4")
 int uoa_sendmsg4(struct bpf_sock_addr *ctx)
 {
         const struct uoa_bpf_slice *s;
-        __u32 uid = 0, src, i, port = 0;
+        __u32 uid = 0, src, i, port = 0, dst = ctx->user_ip4;
 
         s = slice_of(ctx, &uid);
         if (!s)
@@ -385,15 +416,15 @@ int uoa_sendmsg4(struct bpf_sock_addr *ctx)
         if (src) {
                 if (is_loopback4(src) || addr_range(uid, AF_INET, &src))
                         return ALLOW;
-                return refuse(EPERM); /* IP_PKTINFO with a source not the slice's */
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET, &src, EPERM); /* IP_PKTINFO with a source not the slice's */
         }
-        if (sk_src_fixed(ctx, &port) || is_loopback4(ctx->user_ip4))
+        if (sk_src_fixed(ctx, &port) || is_loopback4(dst))
                 return ALLOW;
-        i = best4(s, uid, ctx->user_ip4);
+        i = best4(s, uid, dst);
         if (i >= NO_ADDR)
-                return refuse(EADDRNOTAVAIL); /* no IPv4 address */
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET, &dst, EADDRNOTAVAIL); /* no IPv4 address */
         if (s->a4[IDX(i)].lo && (port < s->a4[IDX(i)].lo || port > s->a4[IDX(i)].hi))
-                return refuse(EADDRNOTAVAIL); /* shared address, auto-bound port outside the range: bind first */
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET, &dst, EADDRNOTAVAIL); /* shared address, auto-bound port outside the range: bind first */
         ctx->msg_src_ip4 = s->a4[IDX(i)].addr;
         return ALLOW;
 }
@@ -414,7 +445,7 @@ int uoa_sendmsg6(struct bpf_sock_addr *ctx)
         if (!is_any6(src)) {
                 if (is_loopback6(src) || addr_range(uid, AF_INET6, src))
                         return ALLOW;
-                return refuse(EPERM); /* IPV6_PKTINFO with a source not the slice's */
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET6, src, EPERM); /* IPV6_PKTINFO with a source not the slice's */
         }
         d[0] = ctx->user_ip6[0];
         d[1] = ctx->user_ip6[1];
@@ -425,9 +456,9 @@ int uoa_sendmsg6(struct bpf_sock_addr *ctx)
                 return ALLOW;
         i = best6(s, uid, d);
         if (i >= NO_ADDR)
-                return refuse(EADDRNOTAVAIL);
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET6, d, EADDRNOTAVAIL);
         if (s->a6[IDX(i)].lo && (port < s->a6[IDX(i)].lo || port > s->a6[IDX(i)].hi))
-                return refuse(EADDRNOTAVAIL); /* shared address, port outside the range: bind first */
+                return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET6, d, EADDRNOTAVAIL); /* shared address, port outside the range: bind first */
         ctx->msg_src_ip6[0] = s->a6[IDX(i)].addr[0];
         ctx->msg_src_ip6[1] = s->a6[IDX(i)].addr[1];
         ctx->msg_src_ip6[2] = s->a6[IDX(i)].addr[2];

@@ -58,6 +58,21 @@ struct uoa_bpf_src6_key {
 
 #define UOA_BPF_SRC_KEYS_MAX (1u << 20)
 
+/* Map uoa_events (a ring buffer): one record per refusal, for uoad's log
+ * and counters (the programs' own decisions never reach uoad otherwise). */
+enum { UOA_BPF_HOOK_BIND, UOA_BPF_HOOK_CONNECT, UOA_BPF_HOOK_SENDMSG };
+#define UOA_BPF_EVENTS_BYTES (64u * 1024)
+
+struct uoa_bpf_event {
+        __u32 uid, pid;
+        __u16 hook;   /* UOA_BPF_HOOK_* */
+        __u16 err;    /* the errno the call got */
+        __u16 family; /* of the address asked for */
+        __u16 port;   /* host byte order */
+        __u32 addr[4];
+        char comm[16];
+};
+
 struct uoa_bpf_range {
         __u16 lo, hi; /* 0, 0: dedicated, every port */
 };

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -46,7 +47,9 @@ static const char *const hook_name[_HOOK_MAX] = { "bind4",    "bind6",    "conne
                                                   "connect6", "sendmsg4", "sendmsg6" };
 
 struct engine_bpf {
+        watch_kind kind; /* WATCH_BPF_EVENTS: e is its own epoll watch */
         struct uoa_bpf *skel;
+        struct ring_buffer *events;
         struct bpf_link *links[_HOOK_MAX];
         uint64_t cookie;
         char cgroup[PATH_MAX];
@@ -411,6 +414,51 @@ static int hook_attach(engine_bpf *e, int h, int cgroup_fd)
         return 0;
 }
 
+/* One refusal by a program: counted as uoad counts its own, logged under
+ * the same per-slice rate limit, naming who asked for what and the errno. */
+static int event_handle(void *userdata, void *data, size_t len)
+{
+        static const call_kind kind[] = { [UOA_BPF_HOOK_BIND] = CALL_BIND, [UOA_BPF_HOOK_CONNECT] = CALL_CONNECT,
+                                          [UOA_BPF_HOOK_SENDMSG] = CALL_SENDMSG };
+        static const char *const call[] = { [UOA_BPF_HOOK_BIND] = "bind", [UOA_BPF_HOOK_CONNECT] = "connect",
+                                            [UOA_BPF_HOOK_SENDMSG] = "sendto/sendmsg" };
+        struct uoa_bpf_event ev;
+        char what[UOA_ADDR_STRLEN] = "", comm[sizeof(ev.comm) + 1] = "";
+        struct timespec ts;
+
+        (void) userdata;
+        if (len < sizeof(ev))
+                return 0;
+        memcpy(&ev, data, sizeof(ev));
+        if (ev.hook >= ELEMENTSOF(kind))
+                return 0;
+        stats_count(ev.uid, kind[ev.hook], true);
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        if (!stats_log_allowed(ev.uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
+                return 0;
+        if (ev.family == AF_INET || ev.family == AF_INET6) {
+                uoa_addr a = { .family = ev.family };
+
+                memcpy(a.bytes, ev.addr, uoa_addr_size(a.family));
+                uoa_addr_port_format(&a, ev.port, what, sizeof(what));
+        } else if (ev.port)
+                snprintf(what, sizeof(what), "port %u", ev.port);
+        memcpy(comm, ev.comm, sizeof(ev.comm));
+        log_info("slice %u: pid %u (%s): %s %s refused by the kernel engine: %s", ev.uid, ev.pid, comm,
+                 call[ev.hook], what, notify_errno_name(ev.err));
+        return 0;
+}
+
+int engine_bpf_events_fd(const engine_bpf *e)
+{
+        return ring_buffer__epoll_fd(e->events);
+}
+
+void engine_bpf_events(engine_bpf *e)
+{
+        (void) ring_buffer__consume(e->events);
+}
+
 int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen)
 {
         _cleanup_close_ int cgroup_fd = -1;
@@ -450,6 +498,13 @@ int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen
         r = engine_bpf_apply(e, p);
         if (r < 0) {
                 snprintf(err, errlen, "cannot fill the kernel engine's maps: %s", strerror(-r));
+                goto fail;
+        }
+        e->kind = WATCH_BPF_EVENTS;
+        e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.uoa_events), event_handle, NULL, NULL);
+        if (!e->events) {
+                r = negative_errno();
+                snprintf(err, errlen, "cannot read the kernel engine's events: %s", strerror(-r));
                 goto fail;
         }
         for (h = 0; h < _HOOK_MAX; h++) {
@@ -506,6 +561,7 @@ void engine_bpf_free(engine_bpf *e)
                         bpf_link__disconnect(e->links[h]);
                         bpf_link__destroy(e->links[h]);
                 }
+        ring_buffer__free(e->events);
         uoa_bpf__destroy(e->skel);
         free(e);
 }

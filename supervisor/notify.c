@@ -133,7 +133,7 @@ void notify_answer(int fd, uint64_t id, int result)
                 log_warn("NOTIF_SEND from a worker: %m");
 }
 
-static const char *errno_name(int e)
+const char *notify_errno_name(int e)
 {
         switch (e) {
         case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
@@ -166,7 +166,7 @@ void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
                 fclose(f);
         }
         log_info("slice %u: pid %u (%s): %s %s refused: %s", n->l->uid, n->req->pid, comm, call,
-                 what ? what : "", errno_name(-negerrno));
+                 what ? what : "", notify_errno_name(-negerrno));
 }
 
 /* Virtual capabilities: capset() "succeeds" and changes nothing. Why this

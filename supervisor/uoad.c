@@ -163,7 +163,9 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                         if (w == sig_watch) {
                                 if (!signal_event(d, sig_fd))
                                         return 0;
-                        } else if (*(watch_kind *) w == WATCH_LISTENER)
+                        } else if (*(watch_kind *) w == WATCH_BPF_EVENTS)
+                                engine_bpf_events(w);
+                        else if (*(watch_kind *) w == WATCH_LISTENER)
                                 notify_listener_event(d, w, evs[i].events);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
@@ -268,6 +270,12 @@ int main(int argc, char **argv)
         if (d.epoll_fd < 0 || (r = notify_init(&d)) < 0 || (r = caller_init(&d)) < 0 || (sig_fd = signals_open(&d, &sig_watch)) < 0) {
                 log_error("cannot set up: %m");
                 return 1;
+        }
+        if (d.bpf) {
+                struct epoll_event ev = { .events = EPOLLIN, .data.ptr = d.bpf };
+
+                if (epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, engine_bpf_events_fd(d.bpf), &ev) < 0)
+                        log_warn("the kernel engine's refusals will not be logged: %m");
         }
         r = control_open(&d);
         if (r < 0) {

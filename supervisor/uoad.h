@@ -15,6 +15,7 @@ typedef enum watch_kind {
         WATCH_CONN,
         WATCH_LISTENER,
         WATCH_SIGNAL,
+        WATCH_BPF_EVENTS, /* engine_bpf.c: the kernel engine's refusals */
         WATCH_CALLER,    /* caller.c: a thread ended */
         WATCH_NL_CTL,    /* netlink-proxy/relay.c: a client's control connection */
         WATCH_NL_DATA,   /* ... its data socket */
@@ -72,6 +73,7 @@ void notify_reply_continue(notif *n);
 void notify_reply(notif *n, int64_t val);
 void notify_reply_error(notif *n, int negerrno);
 void notify_refusal(notif *n, const char *call, int negerrno, const char *what);
+const char *notify_errno_name(int e); /* "EADDRNOTAVAIL", or strerror() */
 void notify_answer(int fd, uint64_t id, int result); /* from any thread */
 
 /* notify_bind.c, notify_send.c: one function per trapped system call. */
@@ -132,6 +134,11 @@ int engine_bpf_apply(engine_bpf *e, const policy *p);
 void engine_bpf_remove(engine_bpf *e);
 void engine_bpf_free(engine_bpf *e);
 const char *engine_bpf_pin_dir(const engine_bpf *e);
+/* The refusals the programs report (a ring buffer): its fd for epoll, whose
+ * data.ptr is e itself (first member: WATCH_BPF_EVENTS), and the handler
+ * that counts and logs them as notify_refusal() does its own. */
+int engine_bpf_events_fd(const engine_bpf *e);
+void engine_bpf_events(engine_bpf *e);
 const char *engine_bpf_cgroup(const engine_bpf *e);
 
 /* control.c: make p the served policy: guard first, then swap; on failure

@@ -984,6 +984,16 @@ unwrapped_checks() {
                 UOAT_VARIANT=$variant TAG="[unwrapped/$([ $variant = static ] && echo static || echo dynamic)]"
                 echo "# unwrapped processes of a slice, kernel engine ($variant probe)"
                 u "A squats B's 10.77.0.12:8081: refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.12 8081
+                if [ "$variant" = preload ]; then
+                        sleep 0.3 # the ring buffer is read by uoad's loop
+                        uoat_check "$TAG the kernel engine's refusal is in uoad's log (slice, pid, call, address, errno)" \
+                                "$(grep -Eq "slice $(id -u "$UA"): pid [0-9]+ \(uoa-probe\): bind 10.77.0.12:8081 refused by the kernel engine: EADDRNOTAVAIL" "$T/uoad.log"; echo $?)" \
+                                "a log line" "$(grep 'kernel engine:' "$T/uoad.log" | tail -n 2 | tr '\n' '|')"
+                        uoamap_live show "$UA" --json
+                        uoat_check "$TAG and counted as a refused bind in uoamap show" \
+                                "$(python3 -c 'import json,sys; c=json.load(sys.stdin)[0]["calls"]; sys.exit(0 if c["bind"]["refused"]>0 else 1)' <<<"$OUT"; echo $?)" \
+                                "calls.bind.refused > 0" "$(uoat_got)"
+                fi
                 u "A binds the host's 10.77.0.1: refused" "$UA" "err EADDRNOTAVAIL" bind 4 tcp 10.77.0.1 8081
                 u "A binds B's fd77::12: refused" "$UA" "err EADDRNOTAVAIL" bind 6 tcp fd77::12 8081
                 u "A binds B's ::ffff:10.77.0.12 (v4-mapped): refused" "$UA" "err EADDRNOTAVAIL" \
