@@ -161,8 +161,8 @@ static __always_inline __u32 best4(const struct uoa_bpf_slice *s, __u32 uid, __u
         struct uoa_bpf_src4_key k = { .prefixlen = 64, .uid = bpf_htonl(uid), .addr = dst };
         __u32 *i;
 
-        if (s->n4 == 0)
-                return NO_ADDR;
+        if (s->n4 <= 1)
+                return s->n4 ? 0 : NO_ADDR; /* no choice: no trie entries either */
         i = bpf_map_lookup_elem(&uoa_src4, &k);
         return i && *i < s->n4 ? *i : 0;
 }
@@ -172,8 +172,8 @@ static __always_inline __u32 best6(const struct uoa_bpf_slice *s, __u32 uid, con
         struct uoa_bpf_src6_key k = { .prefixlen = 160, .uid = bpf_htonl(uid) };
         __u32 *i;
 
-        if (s->n6 == 0)
-                return NO_ADDR;
+        if (s->n6 <= 1)
+                return s->n6 ? 0 : NO_ADDR;
         k.addr[0] = dst[0];
         k.addr[1] = dst[1];
         k.addr[2] = dst[2];
