@@ -520,6 +520,8 @@ fail:
         /* Half attached is worse than either engine: take it all away. */
         if (e->links[HOOK_BIND4])
                 engine_bpf_remove(e);
+        else if (*e->pin_dir)
+                (void) rmdir(e->pin_dir); /* ours and empty, or another uoad's and left alone */
         engine_bpf_free(e);
         return r;
 }
