@@ -23,14 +23,14 @@ COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
-SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
-              supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
-              supervisor/notify_socket.c supervisor/notify_sockopt.c supervisor/caller.c \
-              supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
-              netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c \
-              supervisor/engine_bpf.c
-RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
-MAP_SRC    := supervisor/uoamap.c
+SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
+              uoad/notify.c uoad/notify_bind.c uoad/notify_send.c \
+              uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
+              uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
+              uoad/relay.c uoad/crash.c uoad/stats.c \
+              uoad/engine_bpf.c
+RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
+MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
                libuoa-preload/nl_sockopt.c
 NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c
@@ -58,8 +58,8 @@ $(B)/bpf/uoa.bpf.o: bpf/uoa.bpf.c bpf/uoa_bpf.h
 $(B)/gen/uoa.skel.h: $(B)/bpf/uoa.bpf.o
 	@mkdir -p $(dir $@)
 	bpftool gen skeleton $< name uoa_bpf >$@.tmp && mv $@.tmp $@
-$(B)/obj/supervisor/engine_bpf.o: $(B)/gen/uoa.skel.h
-$(B)/obj/supervisor/engine_bpf.o: UOA_CFLAGS += -I$(B)/gen
+$(B)/obj/uoad/engine_bpf.o: $(B)/gen/uoa.skel.h
+$(B)/obj/uoad/engine_bpf.o: UOA_CFLAGS += -I$(B)/gen
 
 $(B)/libuoa.a: $(LIB_OBJ)
 	@rm -f $@

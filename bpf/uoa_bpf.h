@@ -1,5 +1,5 @@
 /* bpf/uoa_bpf.h: the kernel engine's ABI, shared by the programs (uoa.bpf.c),
- * the pure map plan (policy/policy_bpf.c) and the loader (supervisor/engine_bpf.c).
+ * the pure map plan (policy/policy_bpf.c) and the loader (uoad/engine_bpf.c).
  * Addresses are in network byte order, ports in host byte order. */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* supervisor/uoa_run.c: uoa-run, the launcher of supervised commands. Safe to
+/* uoa-run/uoa_run.c: uoa-run, the launcher of supervised commands. Safe to
  * install setuid root: it installs the seccomp filter on itself, hands the
  * listener to uoad (which pulls it with pidfd_getfd), closes it, drops every
  * privilege, sets no_new_privs and execs the command as the slice user.
@@ -23,7 +23,7 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "policy/policy.h"
-#include "supervisor/filter.h"
+#include "uoa-run/filter.h"
 
 #define EXIT_UOA 125
 #define REGISTER_TIMEOUT_S 10 /* a stalled uoad fails the launch, never hangs it */

@@ -1,4 +1,4 @@
-/* supervisor/engine_bpf.c: the kernel engine's loader. Loads bpf/uoa.bpf.c
+/* uoad/engine_bpf.c: the kernel engine's loader. Loads bpf/uoa.bpf.c
  * (skeleton generated at build time), fills its maps from the policy, and
  * attaches its programs to the cgroup2 root through links pinned under
  * bpffs, one directory per network namespace, so that they stay in force
@@ -30,7 +30,7 @@
 #include "bpf/uoa_bpf.h"
 #include "common/log.h"
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 #include "uoa.skel.h"
 
 #ifndef SO_NETNS_COOKIE

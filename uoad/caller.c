@@ -1,4 +1,4 @@
-/* supervisor/caller.c: bind() and listen() performed on uoad's duplicate of
+/* uoad/caller.c: bind() and listen() performed on uoad's duplicate of
  * a socket *in the calling thread's context* — its root, working directory,
  * umask, ids and groups, and no capabilities — by a short-lived thread of
  * uoad that then answers the notification itself.
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* One call in progress costs a thread (a few pages of stack) and 4 fds; most
  * last tens of µs, a blocked one as long as the slice's file system wants.

@@ -1,4 +1,4 @@
-/* supervisor/notify_bind.c: bind() and listen() of supervised processes, and
+/* uoad/notify_bind.c: bind() and listen() of supervised processes, and
  * the socket helpers every handler shares: what a socket is, and binding it
  * to what the policy decided. */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 
 static int getsockopt_int(int fd, int level, int opt, int *ret)

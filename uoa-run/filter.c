@@ -1,4 +1,4 @@
-/* supervisor/filter.c: build the supervised processes' seccomp filter with
+/* uoa-run/filter.c: build the supervised processes' seccomp filter with
  * libseccomp and load it with the flags libseccomp 2.5 cannot set
  * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
  *
@@ -33,7 +33,7 @@
 #include "common/macro.h"
 #include "common/fastpath.h"
 #include "policy/policy.h"
-#include "supervisor/filter.h"
+#include "uoa-run/filter.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */

@@ -1,4 +1,4 @@
-/* supervisor/notify_send.c: connect(), sendto() with a destination, sendmsg()
+/* uoad/notify_send.c: connect(), sendto() with a destination, sendmsg()
  * and sendmmsg(): the calls that make the kernel choose a source address for
  * an unbound socket. We choose it instead (the slice's address that best fits
  * the destination), bind the socket to it, and let the kernel continue.
@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* Reads the call's destination: 0 with *ss filled, 1 if the call has none,
  * or -errno (EFAULT for a bad pointer, as the kernel would answer). */

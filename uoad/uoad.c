@@ -1,4 +1,4 @@
-/* supervisor/uoad.c: the supervisor's main(): arguments, policy load, the
+/* uoad/uoad.c: the supervisor's main(): arguments, policy load, the
  * epoll loop over the control socket, signals and every seccomp listener. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/wire.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
 
