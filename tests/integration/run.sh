@@ -1281,6 +1281,30 @@ crash_checks() {
         sanitizer_check "after the restart"
 }
 
+# Least privilege: the running uoad holds exactly the capabilities of
+# uoad/caps.c's list, in its effective, permitted and bounding sets (so no
+# execve gives it more), none inheritable or ambient; the shipped unit's
+# CapabilityBoundingSet is the same list.
+caps_names() { capsh --decode="$1" | sed 's/^[^=]*=//' | tr ',' '\n' | sort | tr '\n' ' '; }
+capability_check() {
+        local src=$HERE/../.. code unit f got bad=""
+        code=$(sed -n '/caps_kept\[\] = {/,/^};/p' "$src/uoad/caps.c" | grep -o '^ *CAP_[A-Z_]*' |
+                tr -d ' ' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+        unit=$(sed -n 's/^CapabilityBoundingSet=//p' "$src/docs/systemd/uoad.service" | tr ' ' '\n' |
+                tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+        uoat_check "the unit's CapabilityBoundingSet is uoad/caps.c's list" \
+                "$([ -n "$code" ] && [ "$code" = "$unit" ]; echo $?)" "$code" "$unit"
+        for f in CapEff CapPrm CapBnd; do
+                got=$(caps_names "$(awk -v f="$f:" '$1 == f { print $2 }' /proc/"$UOAT_UOAD_PID"/status)")
+                [ "$got" = "$code" ] || bad+=" $f=[$got]"
+        done
+        for f in CapInh CapAmb; do
+                grep -q "^$f:	0000000000000000$" /proc/"$UOAT_UOAD_PID"/status || bad+=" $f not empty"
+        done
+        uoat_check "uoad holds exactly caps.c's capabilities (effective, permitted, bounding; none inheritable or ambient)" \
+                "$([ -z "$bad" ]; echo $?)" "$code" "${bad# }"
+}
+
 main() {
         local root_before st
         uoat_traps
@@ -1295,6 +1319,7 @@ main() {
         net_state "$H" >"$T/state.h.before" 2>&1
         if uoat_uoad_start; then
                 uoat_pass "uoad starts and creates its socket"
+                capability_check
                 socket_checks
                 attack_checks
                 stall_check
