@@ -2,7 +2,7 @@
  * libseccomp and load it with the flags libseccomp 2.5 cannot set
  * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
  *
- * What traps and why (DESIGN §4, §5.4, §7):
+ * What traps and why (docs/design.md §4, §5.4, §7):
  *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
  *       the calls where the kernel would pick or take a local address, as
  *       far as uoad says they must (`traps`: with the kernel engine, only

@@ -2,7 +2,7 @@
  * (skeleton generated at build time), fills its maps from the policy, and
  * attaches its programs to the cgroup2 root through links pinned under
  * bpffs, one directory per network namespace, so that they stay in force
- * when uoad dies (DESIGN §5.3) and a restarted uoad takes them over.
+ * when uoad dies (docs/design.md §5.3) and a restarted uoad takes them over.
  *
  * Order matters for fail-closed: maps are filled before a program is
  * attached, and a pinned link from an earlier uoad is switched to the new

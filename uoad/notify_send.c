@@ -4,7 +4,7 @@
  * the destination), bind the socket to it, and let the kernel continue.
  *
  * Why CONTINUE is safe here although the kernel looks the fd number up again
- * (DESIGN §5.2: another thread may have dup2-ed a different socket onto it)
+ * (docs/design.md §5.2: another thread may have dup2-ed a different socket onto it)
  * and re-reads destination and control data from the target's memory:
  *  - on the file we looked at, the source is settled: non-INET sockets have
  *    no address of the policy's, and the others are bound to the slice's

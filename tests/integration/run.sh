@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/run.sh BUILD_DIR: the netns integration suite (DESIGN.md
+# tests/integration/run.sh BUILD_DIR: the netns integration suite (docs/design.md
 # §4 and §8 driven through uoa-run, uoad and uoamap). Builds its own world
 # (lib.sh), removes it on any exit, ends with "N passed, M failed".
 set -u
@@ -199,7 +199,7 @@ socket_checks() {
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
-# ---- invariants under attack (DESIGN §5) ---------------------------------------
+# ---- invariants under attack (docs/design.md §5) ---------------------------------------
 a() { # NAME USER PATTERN ATTACK-ARGS...: one hostile attempt under uoa-run, judged.
         local name=$1 user=$2 pat=$3 bin=$T/bin/uoa-attack
         shift 3
@@ -580,7 +580,7 @@ sendto_fastpath_check() {
                 "$n trapped sendto" "$((c2 - c1)) (counter $c1 -> $c2)"
 }
 
-# ---- route isolation (DESIGN §4 routes row) -------------------------------------
+# ---- route isolation (docs/design.md §4 routes row) -------------------------------------
 ip_as() { # USER ARGS...: unmodified ip under uoa-run as USER
         local user=$1
         shift
@@ -805,7 +805,7 @@ scale_check() {
         uoamap_live del "${lines[@]}"
 }
 
-# ---- the control socket under garbage (invariant 6, §5.5) ---------------------------
+# ---- the control socket under garbage (invariant 6, §5.6) ---------------------------
 control_garbage_check() {
         local out
         echo "# control socket: garbage, oversize, idle connections"
