@@ -89,7 +89,9 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(SAN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
+	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(SAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(filter %.a,$^) $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
+# The netlink-proxy suites share a fixture (tests/nltest.h).
+$(B)/tests/test_nlsan $(B)/tests/test_nlrewrite: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
 
