@@ -90,7 +90,10 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
 	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(SAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(filter %.a,$^) $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
-# The netlink-proxy suites share a fixture (tests/nltest.h).
+# The policy suites share a fixture (tests/policytest.h), as do the
+# netlink-proxy suites (tests/nltest.h).
+$(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_policy_lookup \
+$(B)/tests/test_policy_decide $(B)/tests/test_policy_source: tests/policytest.c
 $(B)/tests/test_nlsan $(B)/tests/test_nlrewrite: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
