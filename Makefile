@@ -18,19 +18,22 @@ UOA_CFLAGS = $(OPT) -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmiss
            -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_SUP := $(shell pkg-config --libs $(PKGS))
 SAN     ?=
+# Every compile writes a .d file listing the headers it read (included at
+# the end), so an object depends on exactly the headers it uses.
+DEPFLAGS = -MMD -MP
 
 COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
-SUP_SRC    := supervisor/uoad.c supervisor/control.c supervisor/target.c \
-              supervisor/notify.c supervisor/notify_bind.c supervisor/notify_send.c \
-              supervisor/notify_socket.c supervisor/notify_sockopt.c supervisor/caller.c \
-              supervisor/route_lookup.c supervisor/rtnl.c supervisor/guard.c \
-              netlink-proxy/relay.c supervisor/crash.c supervisor/stats.c \
-              supervisor/engine_bpf.c
-RUN_SRC    := supervisor/uoa_run.c supervisor/filter.c
-MAP_SRC    := supervisor/uoamap.c
+SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
+              uoad/notify.c uoad/notify_bind.c uoad/notify_send.c \
+              uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
+              uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
+              uoad/relay.c uoad/crash.c uoad/stats.c \
+              uoad/engine_bpf.c uoad/caps.c
+RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
+MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
                libuoa-preload/nl_sockopt.c
 NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c
@@ -40,26 +43,26 @@ LIB_OBJ := $(call obj,$(COMMON_SRC) $(POLICY_SRC) $(NLPROXY_SRC))
 
 all: $(B)/uoad $(B)/uoa-run $(B)/uoamap $(B)/libuoa-preload.so
 
-$(B)/obj/%.o: %.c $(wildcard */*.h)
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(SAN) -c -o $@ $<
+	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(SAN) -c -o $@ $<
 
 # The shim is loaded into arbitrary programs: never with a sanitizer runtime.
-$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c libuoa-preload/preload.h common/wire.h common/fastpath.h
+$(B)/obj/libuoa-preload/%.o: libuoa-preload/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) -c -o $@ $<
+	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The kernel engine: bpf/*.bpf.c compiled for the BPF target, and a libbpf
 # skeleton generated from the object (embeds it into uoad).
 BPF_CLANG ?= clang
-$(B)/bpf/uoa.bpf.o: bpf/uoa.bpf.c bpf/uoa_bpf.h
+$(B)/bpf/uoa.bpf.o: bpf/uoa.bpf.c
 	@mkdir -p $(dir $@)
-	$(BPF_CLANG) -O2 -g -target bpf -Wall -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
+	$(BPF_CLANG) -O2 -g -target bpf -Wall -Werror $(DEPFLAGS) -I. -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
 $(B)/gen/uoa.skel.h: $(B)/bpf/uoa.bpf.o
 	@mkdir -p $(dir $@)
 	bpftool gen skeleton $< name uoa_bpf >$@.tmp && mv $@.tmp $@
-$(B)/obj/supervisor/engine_bpf.o: $(B)/gen/uoa.skel.h
-$(B)/obj/supervisor/engine_bpf.o: UOA_CFLAGS += -I$(B)/gen
+$(B)/obj/uoad/engine_bpf.o: $(B)/gen/uoa.skel.h
+$(B)/obj/uoad/engine_bpf.o: UOA_CFLAGS += -I$(B)/gen
 
 $(B)/libuoa.a: $(LIB_OBJ)
 	@rm -f $@
@@ -86,36 +89,29 @@ TEST_TOOLS := $(B)/tests/uoa-probe $(B)/tests/uoa-probe-static $(B)/tests/uoa-ec
 
 $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
+	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(SAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(filter %.a,$^) $(shell pkg-config --libs criterion) -lmnl $(TEST_LIBS)
+# The policy suites share a fixture (tests/policytest.h), as do the
+# netlink-proxy suites (tests/nltest.h).
+$(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_policy_lookup \
+$(B)/tests/test_policy_decide $(B)/tests/test_policy_source: tests/policytest.c
+$(B)/tests/test_nlsan $(B)/tests/test_nlrewrite: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
 
-$(B)/tests/uoa-probe: tests/integration/probe.c
+# The integration tools: one program per tests/integration/NAME.c, built as
+# build/tests/uoa-NAME and (for the static-binary rows) uoa-NAME-static. Never
+# with a sanitizer runtime: the shim's test preloads it into uoa-nlclient.
+TOOL_LINK   = $(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+STATIC_LINK = $(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) $(DEPFLAGS) -static -o $@ $< -lpthread
+$(B)/tests/uoa-%-static: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-$(B)/tests/uoa-probe-static: tests/integration/probe.c
+	$(STATIC_LINK)
+$(B)/tests/uoa-%: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
-$(B)/tests/uoa-attack: tests/integration/attack.c common/fastpath.h
-	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
-$(B)/tests/uoa-attack-static: tests/integration/attack.c common/fastpath.h
-	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $< -lpthread
+	$(TOOL_LINK)
 $(B)/tests/sockcalls: bench/sockcalls.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-$(B)/tests/uoa-stallfs: tests/integration/stallfs.c
-	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-$(B)/tests/uoa-echo: tests/integration/echo.c
-	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-# The shim's test runs this client with the shim preloaded: never with a
-# sanitizer runtime (it must come first in the library list).
-$(B)/tests/uoa-nlclient: tests/integration/nlclient.c
-	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+	$(TOOL_LINK)
 $(B)/tests/test_preload: | $(B)/libuoa-preload.so $(B)/tests/uoa-nlclient
 
 unit: $(UNIT_TESTS)
@@ -160,21 +156,15 @@ demo: all $(TEST_TOOLS)
 # Benchmarks (README "Cost"): the tools, then the whole suite in namespaces.
 BENCH_TOOLS := $(B)/bench/rr $(B)/bench/rr-static $(B)/bench/decide $(B)/bench/sockcalls \
                $(B)/bench/sockcalls-static
-$(B)/bench/rr: bench/rr.c
+$(B)/bench/%-static: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-$(B)/bench/rr-static: bench/rr.c
+	$(STATIC_LINK)
+$(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
-$(B)/bench/sockcalls: bench/sockcalls.c
-	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $<
-$(B)/bench/sockcalls-static: bench/sockcalls.c
-	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(UOA_CFLAGS)) -static -o $@ $<
+	$(TOOL_LINK)
 $(B)/bench/decide: bench/decide.c $(B)/libuoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UOA_CFLAGS) $(LDFLAGS) -o $@ $^
+	$(CC) $(UOA_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^)
 
 bench: all $(BENCH_TOOLS)
 	bash bench/run.sh $(B)
@@ -214,6 +204,8 @@ clean:
 
 help:
 	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|clean]"
+
+-include $(wildcard $(B)/obj/*/*.d $(B)/bpf/*.d $(B)/tests/*.d $(B)/bench/*.d)
 
 .PHONY: all unit integration check asan fuzz demo bench deps install install-check clean help
 .DELETE_ON_ERROR:

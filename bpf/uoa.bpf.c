@@ -1,5 +1,5 @@
 /* bpf/uoa.bpf.c: the kernel engine. cgroup sock_addr programs, attached to
- * the cgroup2 root, that apply DESIGN §4's address rules to every process of
+ * the cgroup2 root, that apply docs/design.md §4's address rules to every process of
  * a slice uid in one network namespace (uoad's), supervised or not, at the
  * cost of two hash lookups. They decide from the maps only; what the maps
  * hold is a pure function of the policy (policy/policy_bpf.c).

@@ -1,5 +1,5 @@
 /* bpf/uoa_bpf.h: the kernel engine's ABI, shared by the programs (uoa.bpf.c),
- * the pure map plan (policy/policy_bpf.c) and the loader (supervisor/engine_bpf.c).
+ * the pure map plan (policy/policy_bpf.c) and the loader (uoad/engine_bpf.c).
  * Addresses are in network byte order, ports in host byte order. */
 #pragma once
 
@@ -42,7 +42,7 @@ struct uoa_bpf_addr_key {
  * the slice, the key (uid, first L bits of address i) maps to the index of
  * the first address with those L bits; a longest-prefix lookup of (uid,
  * destination) then names the address with the longest prefix in common
- * with the destination, ties to the earlier (DESIGN §4). No entry: index 0,
+ * with the destination, ties to the earlier (docs/design.md §4). No entry: index 0,
  * the primary. prefixlen counts the uid's 32 bits. */
 struct uoa_bpf_src4_key {
         __u32 prefixlen;

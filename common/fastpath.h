@@ -1,5 +1,5 @@
 /* common/fastpath.h: the one agreement between the seccomp filter
- * (supervisor/filter.c) and the shim (libuoa-preload/preload.c).
+ * (uoa-run/filter.c) and the shim (libuoa-preload/preload.c).
  *
  * sendto() with a destination traps so that uoad can bind an unbound socket
  * to the slice's source first. On a socket already bound to a specific

@@ -47,7 +47,7 @@ typedef struct nlsan_verdict {
 /* Sanitize one request message. in is one nlmsghdr of len bytes (len is what
  * the datagram holds from in on; in->nlmsg_len is checked against it). On
  * NLSAN_FORWARD, out (out_cap bytes) holds the rewritten message and its
- * nlmsg_len. Rules (DESIGN §4 routes row):
+ * nlmsg_len. Rules (docs/design.md §4 routes row):
  *  - RTM_NEWROUTE/DELROUTE: slice with a table only; table 0, 254 or its own
  *    (header and RTA_TABLE) -> its table, others -EPERM; types unicast,
  *    blackhole, unreachable, prohibit (and unspec for DELROUTE); RTA_PREFSRC

@@ -1,4 +1,4 @@
-/* policy/policy.h: the per-uid policy of DESIGN.md §3 and the decisions of §4,
+/* policy/policy.h: the per-uid policy of docs/design.md §3 and the decisions of §4,
  * as pure functions: no I/O, no logging, no global state. A policy object is
  * immutable once built; a change builds a new one and the caller swaps it in. */
 #pragma once
@@ -124,7 +124,7 @@ int policy_source_select(const policy_slice *s, const uoa_addr *dst,
  * hi-lo+1 steps. */
 uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t k);
 
-/* The kernel guard's nftables part (DESIGN §1, §7): the nft script that
+/* The kernel guard's nftables part (docs/design.md §1, §7): the nft script that
  * replaces table `inet uoa` in one transaction with egress rules keyed on the
  * socket owner's uid: a slice's packet leaves only with one of its source
  * addresses (on a shared address, a source port of its range) or, through lo,

@@ -2,7 +2,7 @@
  * policy (bpf/uoa_bpf.h): per slice the addresses its programs use for the
  * wildcard and for source selection, and one address-map entry per address
  * of the slice for bind and IP_PKTINFO decisions. Pure: the loader
- * (supervisor/engine_bpf.c) writes what this returns. */
+ * (uoad/engine_bpf.c) writes what this returns. */
 #include <string.h>
 #include <sys/socket.h>
 

@@ -1,4 +1,4 @@
-/* policy/policy_parse.c: the policy line syntax of DESIGN.md §3, turned into
+/* policy/policy_parse.c: the policy line syntax of docs/design.md §3, turned into
  * normalised assignments, and the two ways to build a policy from text:
  * policy_parse() (a whole file) and policy_edit() (uoamap add/del). */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* tests/test_nlsan.c: unit tests of netlink-proxy/'s sanitizer (what a
- * slice's rtnetlink requests become, or why they are refused), its error
- * and done answers, and the rewriter of the kernel's replies. */
+ * slice's rtnetlink requests become, or why they are refused) and its error
+ * and done answers; the rewriter's are in test_nlrewrite.c. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -11,71 +11,13 @@
 #include <linux/rtnetlink.h>
 
 #include "netlink-proxy/nlproxy.h"
-
-#define OUT_CAP 4096
-#define SEQ 42
-#define NATTR 64
-
-static const char policy_text[] =
-        "1001 address 10.0.0.11\n"
-        "1001 address 2001:db8::11\n"
-        "1001 table 100\n"
-        "1001 interface veth0\n"
-        "1002 address 10.0.0.12\n"
-        "1002 table 32800\n"
-        "1003 address 10.0.0.13\n";
-
-static policy *pol;
-static nl_view V, BIG, RO; /* table 100 + veth0; table 32800, any interface; no table */
-static uint8_t req_buf[OUT_CAP] __attribute__((aligned(8)));
-static uint8_t out_buf[OUT_CAP] __attribute__((aligned(8)));
-static uint8_t rw_buf[OUT_CAP] __attribute__((aligned(8)));
-
-static int fake_ifname_of(int ifindex, char *name, void *userdata)
-{
-        (void)userdata;
-        if (ifindex == 2)
-                strcpy(name, "veth0");
-        else if (ifindex == 3)
-                strcpy(name, "eth0");
-        else
-                return -ENODEV;
-        return 0;
-}
-
-static nl_view view_of(uid_t uid)
-{
-        const policy_slice *s = policy_slice_find(pol, uid);
-
-        cr_assert_not_null(s);
-        return (nl_view){
-                .slice = s, .table = s->table ? s->table : RT_TABLE_MAIN, .may_write = s->table != 0,
-                .uid = uid, .ifname_of = fake_ifname_of,
-        };
-}
-
-static void setup(void)
-{
-        char err[256] = "";
-
-        cr_assert_eq(policy_parse(policy_text, strlen(policy_text), "test", NULL, NULL, &pol, err,
-                                  sizeof(err)), 0, "%s", err);
-        V = view_of(1001);
-        BIG = view_of(1002);
-        RO = view_of(1003);
-}
-
-static void teardown(void)
-{
-        policy_free(pol);
-}
+#include "tests/nltest.h"
 
 TestSuite(route, .init = setup, .fini = teardown);
 TestSuite(dump, .init = setup, .fini = teardown);
 TestSuite(lookup, .init = setup, .fini = teardown);
 TestSuite(types, .init = setup, .fini = teardown);
 TestSuite(answer, .init = setup, .fini = teardown);
-TestSuite(rewrite, .init = setup, .fini = teardown);
 
 /* ---- building requests -------------------------------------------------------------------- */
 
@@ -110,15 +52,6 @@ static struct nlmsghdr *new_v4(void)
         return route_msg(RTM_NEWROUTE, AF_INET, RT_TABLE_MAIN, RTN_UNICAST);
 }
 
-static void put_addr(struct nlmsghdr *nlh, uint16_t type, const char *text)
-{
-        uint8_t a[16];
-        int family = strchr(text, ':') ? AF_INET6 : AF_INET;
-
-        cr_assert_eq(inet_pton(family, text, a), 1);
-        mnl_attr_put(nlh, type, family == AF_INET ? 4 : 16, a);
-}
-
 static struct rtmsg *rtm_of(struct nlmsghdr *nlh)
 {
         return mnl_nlmsg_get_payload(nlh);
@@ -151,48 +84,6 @@ static void refused(const nl_view *v, const struct nlmsghdr *req, int error, con
         cr_assert_eq(vd.error, error, "error %d, want %d (%s)", vd.error, error, vd.msg);
         cr_assert_not_null(strstr(vd.msg, want), "message '%s' lacks '%s'", vd.msg, want);
         cr_assert_eq(strncmp(vd.msg, "uoa: ", 5), 0);
-}
-
-/* An output message's attributes, which must walk cleanly to nlmsg_len. */
-typedef struct parsed {
-        const struct nlattr *tb[NATTR];
-        unsigned count[NATTR];
-        uint16_t order[NATTR];
-        unsigned n;
-} parsed;
-
-static parsed parse(const struct nlmsghdr *nlh, size_t hdr)
-{
-        const uint8_t *p = mnl_nlmsg_get_payload_offset(nlh, hdr);
-        size_t len = nlh->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(hdr), off = 0;
-        parsed r = { 0 };
-
-        cr_assert_leq(nlh->nlmsg_len, OUT_CAP);
-        while (off < len) {
-                const struct nlattr *a = (const struct nlattr *)(p + off);
-                uint16_t t = mnl_attr_get_type(a);
-
-                cr_assert(mnl_attr_ok(a, (int)(len - off)), "malformed output at %zu", off);
-                cr_assert_lt(t, NATTR);
-                r.tb[t] = a;
-                r.count[t]++;
-                r.order[r.n++] = t;
-                off += MNL_ALIGN(a->nla_len);
-        }
-        cr_assert_eq(off, len);
-        return r;
-}
-
-static void assert_addr(const struct nlattr *a, const char *text)
-{
-        uint8_t want[16];
-        int family = strchr(text, ':') ? AF_INET6 : AF_INET;
-        size_t n = family == AF_INET ? 4 : 16;
-
-        cr_assert_not_null(a, "no attribute for %s", text);
-        cr_assert_eq(inet_pton(family, text, want), 1);
-        cr_assert_eq(mnl_attr_get_payload_len(a), n);
-        cr_assert_arr_eq(mnl_attr_get_payload(a), want, n, "not %s", text);
 }
 
 /* A forwarded route change: acts on table, and prefsrc if not NULL. */
@@ -1028,191 +919,6 @@ Test(answer, done_is_multi_with_a_zero_int)
         cr_assert_arr_eq(out_buf, &want, 20);
 }
 
-/* ---- the rewriter -------------------------------------------------------------------------- */
-
-/* Appends to datagram d (at *len) a route message of table (RTA_TABLE if
- * attr, with rtm_table 252 above 255), protocol proto, port id pid. */
-static void dg_route(uint8_t *d, size_t *len, uint16_t type, uint32_t table, bool attr, uint8_t proto,
-                     uint32_t pid)
-{
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(d + *len);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_MULTI;
-        nlh->nlmsg_seq = SEQ;
-        nlh->nlmsg_pid = pid;
-        *rtm = (struct rtmsg){ .rtm_family = AF_INET, .rtm_dst_len = 24, .rtm_protocol = proto,
-                               .rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_COMPAT,
-                               .rtm_type = RTN_UNICAST };
-        if (attr)
-                mnl_attr_put_u32(nlh, RTA_TABLE, table);
-        put_addr(nlh, RTA_DST, "192.0.2.0");
-        *len += nlh->nlmsg_len;
-}
-
-static void dg_other(uint8_t *d, size_t *len, uint16_t type, uint32_t pid)
-{
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(d + *len);
-
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_MULTI;
-        nlh->nlmsg_seq = SEQ;
-        nlh->nlmsg_pid = pid;
-        memset(mnl_nlmsg_put_extra_header(nlh, 16), 0x5a, 16);
-        *len += nlh->nlmsg_len;
-}
-
-/* The i-th message of a datagram. */
-static const struct nlmsghdr *dg_at(const uint8_t *d, size_t len, unsigned i)
-{
-        const struct nlmsghdr *nlh = (const struct nlmsghdr *)d;
-        int left = (int)len;
-
-        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-                if (i-- == 0)
-                        return nlh;
-        return NULL;
-}
-
-static unsigned dg_count(const uint8_t *d, size_t len)
-{
-        unsigned n = 0;
-
-        while (dg_at(d, len, n))
-                n++;
-        return n;
-}
-
-/* A rewritten route message names main, in the header and RTA_TABLE. */
-static void assert_main(const struct nlmsghdr *nlh)
-{
-        parsed p = parse(nlh, sizeof(struct rtmsg));
-
-        cr_assert_eq(((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_table, RT_TABLE_MAIN);
-        if (p.tb[RTA_TABLE])
-                cr_assert_eq(mnl_attr_get_u32(p.tb[RTA_TABLE]), RT_TABLE_MAIN);
-        assert_addr(p.tb[RTA_DST], "192.0.2.0");
-}
-
-Test(rewrite, other_tables_are_dropped_and_the_slice_table_is_main)
-{
-        size_t len = 0, n;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, RT_TABLE_MAIN, true, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, RT_TABLE_LOCAL, true, RTPROT_KERNEL, 0);
-        dg_route(req_buf, &len, RTM_DELROUTE, 100, false, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_DELROUTE, 101, false, RTPROT_BOOT, 0);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(dg_count(rw_buf, n), 2);
-        cr_assert_eq(n, dg_at(req_buf, len, 1)->nlmsg_len + dg_at(req_buf, len, 3)->nlmsg_len);
-        assert_main(dg_at(rw_buf, n, 0));
-        cr_assert_eq(dg_at(rw_buf, n, 0)->nlmsg_type, RTM_NEWROUTE);
-        assert_main(dg_at(rw_buf, n, 1));
-        cr_assert_eq(dg_at(rw_buf, n, 1)->nlmsg_type, RTM_DELROUTE);
-}
-
-Test(rewrite, large_slice_table_is_found_in_rta_table)
-{
-        size_t len = 0, n;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, 32800, true, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        n = nlrw_datagram(&BIG, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(dg_count(rw_buf, n), 1);
-        assert_main(dg_at(rw_buf, n, 0));
-}
-
-Test(rewrite, uoad_guard_routes_are_hidden)
-{
-        size_t len = 0, n;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, NLPROXY_GUARD_PROTO, 0);
-        dg_route(req_buf, &len, RTM_DELROUTE, 100, true, NLPROXY_GUARD_PROTO, 0);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(n, 0);
-}
-
-Test(rewrite, kernel_port_id_becomes_the_clients)
-{
-        size_t len = 0, n;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 9);
-        dg_other(req_buf, &len, RTM_NEWLINK, 9);
-        dg_other(req_buf, &len, RTM_NEWADDR, 12345);
-        dg_other(req_buf, &len, NLMSG_DONE, 9);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(dg_count(rw_buf, n), 4);
-        cr_assert_eq(dg_at(rw_buf, n, 0)->nlmsg_pid, 10);
-        cr_assert_eq(dg_at(rw_buf, n, 1)->nlmsg_pid, 10);
-        cr_assert_eq(dg_at(rw_buf, n, 2)->nlmsg_pid, 12345);
-        cr_assert_eq(dg_at(rw_buf, n, 3)->nlmsg_pid, 10);
-}
-
-Test(rewrite, mixed_batch_keeps_order_and_copies_other_types)
-{
-        static const uint16_t want[] = { RTM_NEWLINK, RTM_NEWROUTE, NLMSG_ERROR, RTM_NEWADDR, NLMSG_DONE };
-        size_t len = 0, n;
-
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, RT_TABLE_MAIN, true, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        dg_other(req_buf, &len, NLMSG_ERROR, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 32800, true, RTPROT_BOOT, 0);
-        dg_other(req_buf, &len, RTM_NEWADDR, 0);
-        dg_other(req_buf, &len, NLMSG_DONE, 0);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(dg_count(rw_buf, n), 5);
-        for (unsigned i = 0; i < 5; i++)
-                cr_assert_eq(dg_at(rw_buf, n, i)->nlmsg_type, want[i], "message %u", i);
-        cr_assert_arr_eq(dg_at(rw_buf, n, 0), dg_at(req_buf, len, 0), 32);
-        cr_assert_arr_eq(dg_at(rw_buf, n, 2), dg_at(req_buf, len, 3), 32);
-}
-
-Test(rewrite, slice_without_table_sees_main)
-{
-        size_t len = 0, n;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, RT_TABLE_MAIN, true, RTPROT_BOOT, 0);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        n = nlrw_datagram(&RO, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
-        cr_assert_eq(dg_count(rw_buf, n), 1);
-        cr_assert_arr_eq(rw_buf, req_buf, n);
-}
-
-Test(rewrite, truncated_and_malformed_messages_are_dropped)
-{
-        size_t len = 0, n;
-        struct nlmsghdr *bad;
-
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        bad = (struct nlmsghdr *)(req_buf + len);
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        mnl_attr_put_u32(bad, RTA_TABLE, 100); /* twice: malformed */
-        len += 8;
-        dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len - 5, rw_buf, sizeof(rw_buf)); /* cut the last */
-        cr_assert_eq(dg_count(rw_buf, n), 1);
-        assert_main(dg_at(rw_buf, n, 0));
-        bad = (struct nlmsghdr *)req_buf;
-        bad->nlmsg_len = NLMSG_HDRLEN + 4; /* shorter than struct rtmsg */
-        cr_assert_eq(nlrw_datagram(&V, 9, 10, req_buf, NLMSG_HDRLEN + 4, rw_buf, sizeof(rw_buf)), 0);
-        cr_assert_eq(nlrw_datagram(&V, 9, 10, req_buf, 7, rw_buf, sizeof(rw_buf)), 0);
-}
-
-Test(rewrite, output_buffer_too_small_keeps_what_fits)
-{
-        size_t len = 0, n;
-
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
-        n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, len - 1);
-        cr_assert_eq(n, len / 2);
-}
-
-/* iproute2's flush sends dumped IPv6 routes back as deletes, with the
- * kernel's RTA_CACHEINFO: accepted, and not passed on. */
 Test(route, echoed_cacheinfo_is_accepted_and_stripped)
 {
         struct nlmsghdr *req = route_msg(RTM_DELROUTE, AF_INET6, RT_TABLE_MAIN, RTN_UNICAST);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tools/demo.sh BUILD_DIR: the seed paper's VINI demonstration, scripted
-# (DESIGN.md §10). Three nodes A, B, C (network namespaces joined by veth
+# (docs/design.md §10). Three nodes A, B, C (network namespaces joined by veth
 # links), one uoad per node with its own policy, and two slices on every node:
 # u00 runs BIRD, u11 runs FRR, each peers with BGP across the nodes over its
 # own addresses and installs what it learns into its own routing table. Shows

@@ -129,7 +129,7 @@ vini_expected() {
 }
 
 # ---- configuration generators ------------------------------------------------------
-# vini_policy NODE: the node's uoa.conf (DESIGN §3), in the spirit of the seed
+# vini_policy NODE: the node's uoa.conf (docs/design.md §3), in the spirit of the seed
 # paper's Table 2: per node, each slice its addresses, its table, its links.
 vini_policy() {
         local x=$1 s a p

@@ -189,7 +189,7 @@ uoat_users_setup() {
         done
 }
 
-# The policy of the world (DESIGN.md §3 syntax).
+# The policy of the world (docs/design.md §3 syntax).
 uoat_policy_text() {
         cat <<EOF
 # uoa integration world $UOAT_ID: two dedicated slices, two sharing 10.77.0.20

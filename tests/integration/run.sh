@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/integration/run.sh BUILD_DIR: the netns integration suite (DESIGN.md
+# tests/integration/run.sh BUILD_DIR: the netns integration suite (docs/design.md
 # §4 and §8 driven through uoa-run, uoad and uoamap). Builds its own world
 # (lib.sh), removes it on any exit, ends with "N passed, M failed".
 set -u
@@ -199,7 +199,7 @@ socket_checks() {
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
-# ---- invariants under attack (DESIGN §5) ---------------------------------------
+# ---- invariants under attack (docs/design.md §5) ---------------------------------------
 a() { # NAME USER PATTERN ATTACK-ARGS...: one hostile attempt under uoa-run, judged.
         local name=$1 user=$2 pat=$3 bin=$T/bin/uoa-attack
         shift 3
@@ -584,7 +584,7 @@ sendto_fastpath_check() {
                 "$n trapped sendto" "$((c2 - c1)) (counter $c1 -> $c2)"
 }
 
-# ---- route isolation (DESIGN §4 routes row) -------------------------------------
+# ---- route isolation (docs/design.md §4 routes row) -------------------------------------
 ip_as() { # USER ARGS...: unmodified ip under uoa-run as USER
         local user=$1
         shift
@@ -809,7 +809,7 @@ scale_check() {
         uoamap_live del "${lines[@]}"
 }
 
-# ---- the control socket under garbage (invariant 6, §5.5) ---------------------------
+# ---- the control socket under garbage (invariant 6, §5.6) ---------------------------
 control_garbage_check() {
         local out
         echo "# control socket: garbage, oversize, idle connections"
@@ -1295,6 +1295,30 @@ crash_checks() {
         sanitizer_check "after the restart"
 }
 
+# Least privilege: the running uoad holds exactly the capabilities of
+# uoad/caps.c's list, in its effective, permitted and bounding sets (so no
+# execve gives it more), none inheritable or ambient; the shipped unit's
+# CapabilityBoundingSet is the same list.
+caps_names() { capsh --decode="$1" | sed 's/^[^=]*=//' | tr ',' '\n' | sort | tr '\n' ' '; }
+capability_check() {
+        local src=$HERE/../.. code unit f got bad=""
+        code=$(sed -n '/caps_kept\[\] = {/,/^};/p' "$src/uoad/caps.c" | grep -o '^ *CAP_[A-Z_]*' |
+                tr -d ' ' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+        unit=$(sed -n 's/^CapabilityBoundingSet=//p' "$src/docs/systemd/uoad.service" | tr ' ' '\n' |
+                tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+        uoat_check "the unit's CapabilityBoundingSet is uoad/caps.c's list" \
+                "$([ -n "$code" ] && [ "$code" = "$unit" ]; echo $?)" "$code" "$unit"
+        for f in CapEff CapPrm CapBnd; do
+                got=$(caps_names "$(awk -v f="$f:" '$1 == f { print $2 }' /proc/"$UOAT_UOAD_PID"/status)")
+                [ "$got" = "$code" ] || bad+=" $f=[$got]"
+        done
+        for f in CapInh CapAmb; do
+                grep -q "^$f:	0000000000000000$" /proc/"$UOAT_UOAD_PID"/status || bad+=" $f not empty"
+        done
+        uoat_check "uoad holds exactly caps.c's capabilities (effective, permitted, bounding; none inheritable or ambient)" \
+                "$([ -z "$bad" ]; echo $?)" "$code" "${bad# }"
+}
+
 main() {
         local root_before st
         uoat_traps
@@ -1309,6 +1333,7 @@ main() {
         net_state "$H" >"$T/state.h.before" 2>&1
         if uoat_uoad_start; then
                 uoat_pass "uoad starts and creates its socket"
+                capability_check
                 socket_checks
                 attack_checks
                 stall_check

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/integration/vini.sh BUILD_DIR: the seed paper's VINI demonstration as
-# an end-to-end test (DESIGN.md §10). Three nodes in network namespaces, one
+# an end-to-end test (docs/design.md §10). Three nodes in network namespaces, one
 # uoad per node, slices u00 (BIRD) and u11 (FRR) peering with BGP across them
 # into their own tables; then routes, the slices' view, traffic across B and
 # isolation are checked, the world is removed and found gone. Output as

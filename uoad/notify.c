@@ -1,4 +1,4 @@
-/* supervisor/notify.c: the seccomp listeners: registration into the epoll
+/* uoad/notify.c: the seccomp listeners: registration into the epoll
  * loop, receiving a notification, dispatching it to its system call's
  * handler, and sending the answer. */
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* Linux 6.6; the Debian 12 header lacks it. */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS

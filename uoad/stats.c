@@ -1,4 +1,4 @@
-/* supervisor/stats.c: per-slice counters of allowed and refused calls (for
+/* uoad/stats.c: per-slice counters of allowed and refused calls (for
  * `uoamap show`) and the rate limit on refusal log lines. One entry per uid
  * that was ever supervised: 2 x _CALL_MAX counters, ~200 bytes. */
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 #include "common/strbuf.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 #define LOG_BURST 10         /* refusal lines per slice per second... */
 #define LOG_WINDOW_MS 1000u  /* ...after which they are counted, not logged */

@@ -1,4 +1,4 @@
-/* supervisor/target.c: safe access to a notifying process: its file
+/* uoad/target.c: safe access to a notifying process: its file
  * descriptors (pidfd_getfd) and its memory (process_vm_readv), each followed
  * by SECCOMP_IOCTL_NOTIF_ID_VALID so a recycled tid is never trusted. */
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for any thread, not only a leader */

@@ -1,4 +1,4 @@
-/* supervisor/rtnl.h: small synchronous rtnetlink helpers over libmnl for the
+/* uoad/rtnl.h: small synchronous rtnetlink helpers over libmnl for the
  * daemon's own kernel state changes (never on a slice's behalf). */
 #pragma once
 

@@ -1,8 +1,8 @@
-/* supervisor/engine_bpf.c: the kernel engine's loader. Loads bpf/uoa.bpf.c
+/* uoad/engine_bpf.c: the kernel engine's loader. Loads bpf/uoa.bpf.c
  * (skeleton generated at build time), fills its maps from the policy, and
  * attaches its programs to the cgroup2 root through links pinned under
  * bpffs, one directory per network namespace, so that they stay in force
- * when uoad dies (DESIGN §5.3) and a restarted uoad takes them over.
+ * when uoad dies (docs/design.md §5.3) and a restarted uoad takes them over.
  *
  * Order matters for fail-closed: maps are filled before a program is
  * attached, and a pinned link from an earlier uoad is switched to the new
@@ -31,7 +31,7 @@
 #include "bpf/uoa_bpf.h"
 #include "common/log.h"
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 #include "uoa.skel.h"
 
 #ifndef SO_NETNS_COOKIE

@@ -1,4 +1,4 @@
-/* supervisor/guard.c: the kernel guard, uoad's second line of defence,
+/* uoad/guard.c: the kernel guard, uoad's second line of defence,
  * programmed from the policy: the nftables egress table (policy_plan_nft),
  * `ip rule`s that route a slice's packets by its table (uidrange, and from
  * its addresses), and the slice tables themselves. Everything uoad creates
@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/rtnl.h"
-#include "supervisor/uoad.h"
+#include "uoad/rtnl.h"
+#include "uoad/uoad.h"
 
 #define GUARD_PROTO POLICY_GUARD_PROTO /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
 #define GUARD_PRIO_FROM 1000 /* from ADDR [sport LO-HI] lookup TABLE */

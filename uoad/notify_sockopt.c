@@ -1,4 +1,4 @@
-/* supervisor/notify_sockopt.c: the socket options that choose an outgoing
+/* uoad/notify_sockopt.c: the socket options that choose an outgoing
  * interface (SO_BINDTODEVICE, SO_BINDTOIFINDEX, IP(V6)_UNICAST_IF,
  * IP(V6)_MULTICAST_IF), limited to the slice's interfaces when it lists any.
  * The kernel guard enforces the same list on every packet (oifname); this
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 #define OPTVAL_MAX 64u /* larger than every option handled here */
 

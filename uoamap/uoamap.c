@@ -1,4 +1,4 @@
-/* supervisor/uoamap.c: uoamap, the policy administration tool: show the
+/* uoamap/uoamap.c: uoamap, the policy administration tool: show the
  * served policy (ip-like text or --json), validate a file, and change the
  * policy live (add/del/reload, root only; uoad checks). */
 #include <errno.h>

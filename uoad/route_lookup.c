@@ -1,4 +1,4 @@
-/* supervisor/route_lookup.c: ask the kernel which source address it prefers
+/* uoad/route_lookup.c: ask the kernel which source address it prefers
  * for a destination, routed as the slice's uid (RTM_GETROUTE with RTA_UID,
  * so `uidrange` rules and the slice table's `src` apply). Used only when a
  * slice has more than one address of the family. */
@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 int route_lookup_open(void)
 {

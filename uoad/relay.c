@@ -1,4 +1,4 @@
-/* netlink-proxy/relay.c: uoad's rtnetlink relay. Each proxied netlink
+/* uoad/relay.c: uoad's rtnetlink relay. Each proxied netlink
  * socket of a slice process is a client with three fds: the control
  * connection (requests, answered in order), the data socket (our end of the
  * pair whose other end the process reads like a netlink socket), and a
@@ -20,8 +20,8 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "netlink-proxy/nlproxy.h"
-#include "supervisor/rtnl.h"
-#include "supervisor/uoad.h"
+#include "uoad/rtnl.h"
+#include "uoad/uoad.h"
 
 #define NLCLIENT_PER_UID_MAX 64 /* proxied netlink sockets one slice may hold */
 #define KERNEL_BATCHES_PER_EVENT 8 /* dump batches relayed before yielding */

@@ -1,4 +1,4 @@
-/* supervisor/notify_bind.c: bind() and listen() of supervised processes, and
+/* uoad/notify_bind.c: bind() and listen() of supervised processes, and
  * the socket helpers every handler shares: what a socket is, and binding it
  * to what the policy decided. */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 
 static int getsockopt_int(int fd, int level, int opt, int *ret)
@@ -251,7 +251,7 @@ static bool bind_needs_caller(int domain, const struct sockaddr_storage *ss, siz
 
 /* bind on a socket that is not INET. Never CONTINUE: the kernel would look
  * the fd number up again, and another thread may have dup2-ed an INET socket
- * onto it by then (DESIGN §5.2) with an address we never saw. So the bind is
+ * onto it by then (docs/design.md §5.2) with an address we never saw. So the bind is
  * made on our duplicate, the file we looked at, with our copy of the
  * address: by uoad itself where the outcome does not depend on who binds,
  * else by a thread in the caller's context (caller.c).

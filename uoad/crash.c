@@ -1,4 +1,4 @@
-/* supervisor/crash.c: on a fatal signal, uoad writes a backtrace (libunwind)
+/* uoad/crash.c: on a fatal signal, uoad writes a backtrace (libunwind)
  * to stderr — the journal under systemd — and dies by the same signal. What
  * a crash means for the slices (trapped calls fail, the guard stays, restart
  * the sessions after restarting uoad) is in docs/enforcement.md. */
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 static char altstack[64 * 1024];
 

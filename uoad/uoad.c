@@ -1,4 +1,4 @@
-/* supervisor/uoad.c: the supervisor's main(): arguments, policy load, the
+/* uoad/uoad.c: the supervisor's main(): arguments, policy load, the
  * epoll loop over the control socket, signals and every seccomp listener. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,8 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/wire.h"
-#include "supervisor/uoad.h"
+#include "uoad/caps.h"
+#include "uoad/uoad.h"
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
 
@@ -238,6 +239,12 @@ int main(int argc, char **argv)
         if (parse_args(argc, argv) < 0)
                 return 2;
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
+        /* Before anything a slice can reach: from here on uoad holds only
+         * caps.c's list, and no execve gives it more. */
+        if ((r = caps_drop()) < 0) {
+                log_error("cannot drop capabilities: %s", strerror(-r));
+                return 1;
+        }
         crash_handler_install();
         raise_fd_limit();
         d.config_path = arg_config;

@@ -1,4 +1,4 @@
-/* supervisor/filter.h: the seccomp filter uoa-run installs on itself before
+/* uoa-run/filter.h: the seccomp filter uoa-run installs on itself before
  * exec'ing a slice's command. */
 #pragma once
 

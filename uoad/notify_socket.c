@@ -1,4 +1,4 @@
-/* supervisor/notify_socket.c: socket(AF_INET or AF_INET6, SOCK_RAW, ...) for
+/* uoad/notify_socket.c: socket(AF_INET or AF_INET6, SOCK_RAW, ...) for
  * slices granted `raw`. The kernel would refuse an unprivileged caller, so
  * uoad creates the socket and injects it into the caller (ADDFD). */
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* Why handing out this privileged socket is safe:
  *  - it is created with the slice's fsuid, so the socket and its file belong

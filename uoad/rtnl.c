@@ -1,10 +1,10 @@
-/* supervisor/rtnl.c: synchronous rtnetlink request/ack and dump (rtnl.h). */
+/* uoad/rtnl.c: synchronous rtnetlink request/ack and dump (rtnl.h). */
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/rtnl.h"
+#include "uoad/rtnl.h"
 
 static uint32_t rtnl_seq;
 

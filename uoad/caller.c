@@ -1,4 +1,4 @@
-/* supervisor/caller.c: bind() and listen() performed on uoad's duplicate of
+/* uoad/caller.c: bind() and listen() performed on uoad's duplicate of
  * a socket *in the calling thread's context* — its root, working directory,
  * umask, ids and groups, and no capabilities — by a short-lived thread of
  * uoad that then answers the notification itself.
@@ -10,14 +10,14 @@
  * the caller's capabilities. uoad cannot do them as itself (it would create
  * root's files and grant root's privileges), and it cannot answer CONTINUE:
  * the kernel would look the fd number up again, and another thread may have
- * dup2-ed an INET socket onto it meanwhile (DESIGN §5.2, issue 19). So the
+ * dup2-ed an INET socket onto it meanwhile (docs/design.md §5.2, issue 19). So the
  * call is made on the file uoad decided on, by a thread that holds what the
  * kernel checks of the caller.
  *
  * Why a thread of its own: credentials and the file-system context are per
  * thread in the kernel, and uoad's loop must stay root; and such a bind can
  * block (a path on a FUSE file system the slice serves), which must stall
- * only that thread, never the loop (DESIGN §5.5). Threads are capped per
+ * only that thread, never the loop (docs/design.md §5.5). Threads are capped per
  * slice and in all, so a slice cannot exhaust uoad with blocked calls. */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* One call in progress costs a thread (a few pages of stack) and 4 fds; most
  * last tens of µs, a blocked one as long as the slice's file system wants.

@@ -1,4 +1,4 @@
-/* supervisor/uoad.h: the daemon's state and the interfaces between its parts
+/* uoad/uoad.h: the daemon's state and the interfaces between its parts
  * (control socket, listeners and notification handlers, kernel lookups). */
 #pragma once
 
@@ -17,7 +17,7 @@ typedef enum watch_kind {
         WATCH_SIGNAL,
         WATCH_BPF_EVENTS, /* engine_bpf.c: the kernel engine's refusals */
         WATCH_CALLER,    /* caller.c: a thread ended */
-        WATCH_NL_CTL,    /* netlink-proxy/relay.c: a client's control connection */
+        WATCH_NL_CTL,    /* uoad/relay.c: a client's control connection */
         WATCH_NL_DATA,   /* ... its data socket */
         WATCH_NL_KERNEL, /* ... our kernel socket for it */
 } watch_kind;
@@ -145,7 +145,7 @@ const char *engine_bpf_cgroup(const engine_bpf *e);
  * the old policy and its guard stay and p is freed. */
 int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen);
 
-/* netlink-proxy/relay.c: the rtnetlink proxy for slices' netlink sockets. */
+/* uoad/relay.c: the rtnetlink proxy for slices' netlink sockets. */
 int relay_client_add(uoad *d, int ctl_fd, uid_t uid);
 void relay_event(uoad *d, void *watch, uint32_t events);
 void relay_shutdown(uoad *d);

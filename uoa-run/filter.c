@@ -1,8 +1,8 @@
-/* supervisor/filter.c: build the supervised processes' seccomp filter with
+/* uoa-run/filter.c: build the supervised processes' seccomp filter with
  * libseccomp and load it with the flags libseccomp 2.5 cannot set
  * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
  *
- * What traps and why (DESIGN §4, §5.4, §7):
+ * What traps and why (docs/design.md §4, §5.4, §7):
  *   bind, listen, connect, sendmsg, sendmmsg, sendto with a destination
  *       the calls where the kernel would pick or take a local address, as
  *       far as uoad says they must (`traps`: with the kernel engine, only
@@ -33,7 +33,7 @@
 #include "common/macro.h"
 #include "common/fastpath.h"
 #include "policy/policy.h"
-#include "supervisor/filter.h"
+#include "uoa-run/filter.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */

@@ -1,4 +1,4 @@
-/* supervisor/control.c: the control/registration socket (common/wire.h):
+/* uoad/control.c: the control/registration socket (common/wire.h):
  * accepting connections, authenticating peers with SO_PEERCRED, and serving
  * register/show/add/del/reload. Every request is answered and the connection
  * closed; bad requests get an error, never a crash or a stall. */
@@ -20,7 +20,7 @@
 #include "common/macro.h"
 #include "common/strbuf.h"
 #include "common/wire.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */

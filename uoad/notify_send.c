@@ -1,10 +1,10 @@
-/* supervisor/notify_send.c: connect(), sendto() with a destination, sendmsg()
+/* uoad/notify_send.c: connect(), sendto() with a destination, sendmsg()
  * and sendmmsg(): the calls that make the kernel choose a source address for
  * an unbound socket. We choose it instead (the slice's address that best fits
  * the destination), bind the socket to it, and let the kernel continue.
  *
  * Why CONTINUE is safe here although the kernel looks the fd number up again
- * (DESIGN §5.2: another thread may have dup2-ed a different socket onto it)
+ * (docs/design.md §5.2: another thread may have dup2-ed a different socket onto it)
  * and re-reads destination and control data from the target's memory:
  *  - on the file we looked at, the source is settled: non-INET sockets have
  *    no address of the policy's, and the others are bound to the slice's
@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
-#include "supervisor/uoad.h"
+#include "uoad/uoad.h"
 
 /* Reads the call's destination: 0 with *ss filled, 1 if the call has none,
  * or -errno (EFAULT for a bad pointer, as the kernel would answer). */
