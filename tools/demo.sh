@@ -108,6 +108,9 @@ policies() {
                         for a in $(vini_addrs "$x" "$s"); do has "$a" || expect "$s has $a on $x" 1; done
                 done
         done
+        # Which engine decides the address rules (the kernel's where it can).
+        as_root A uoamap --socket "A/uoad.sock" status
+        expect "uoad on A names its engine" "$([[ $OUT == engine* ]]; echo $?)"
 }
 
 converge() {
