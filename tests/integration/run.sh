@@ -1118,17 +1118,19 @@ uoamap_checks() {
                 "calls.$allowed.allowed and calls.$refused.refused > 0" "$(uoat_got)"
         if uoat_bpf; then
                 local c0 c1
-                c0=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"].get("bind",{}).get("allowed",0))' <<<"$OUT")
+                c0=$(uoat_bind_count "$UA")
                 uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
-                uoamap_live show "$UA" --json
-                c1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["calls"].get("bind",{}).get("allowed",0))' <<<"$OUT")
+                uoat_expect "kernel engine: A's supervised bind 0.0.0.0:80 -> its address" "ok 10.77.0.11 80"
+                c1=$(uoat_bind_count "$UA")
                 uoat_check "kernel engine: a dedicated slice's supervised bind costs no round trip" \
                         "$([ "$c0" = "$c1" ]; echo $?)" "bind counter unchanged" "$c0 -> $c1"
                 c0=$(uoat_bind_count "$US1")
                 uoat_slice "$US1" bind 4 tcp 0.0.0.0 0
+                uoat_expect "kernel engine: S1's supervised bind 0.0.0.0:0 -> a port of its range" \
+                        "ok 10.77.0.20 {10000-10999}"
+                c1=$(uoat_bind_count "$US1")
                 uoat_check "kernel engine: a shared slice's bind still traps (uoad finds a free port)" \
-                        "$([ "$(uoat_bind_count "$US1")" = $((c0 + 1)) ]; echo $?)" "bind counter +1" \
-                        "$c0 -> $(uoat_bind_count "$US1")"
+                        "$([ "$c1" = $((c0 + 1)) ]; echo $?)" "bind counter +1" "$c0 -> $c1"
         fi
         rate_limit_check
 
