@@ -13,10 +13,39 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <stdbool.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bpf/uoa_bpf.h"
+
+/* The kernel's own types, what the programs read of them (CO-RE: offsets
+ * relocated against the running kernel's BTF at load). */
+struct sock_common {
+        unsigned short skc_family;
+        __u16 skc_num;
+        unsigned char skc_ipv6only : 1;
+} __attribute__((preserve_access_index));
+
+struct sock {
+        struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
+struct inet_sock {
+        struct sock sk;
+} __attribute__((preserve_access_index));
+
+struct udp_sock {
+        struct inet_sock inet;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter_meta;
+struct bpf_iter__udp {
+        struct bpf_iter_meta *meta;
+        struct udp_sock *udp_sk;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -32,6 +61,9 @@
 /* The namespace uoad serves (SO_NETNS_COOKIE of a socket of its own). Several
  * uoads, one per node namespace, each attach their own programs. */
 const volatile __u64 netns_cookie = 0;
+/* false with uoad --engine seccomp: uoad decides the address rules, the
+ * programs only steer the wildcard (bind4/6 then allow everything). */
+const volatile bool enforce = true;
 
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
@@ -53,6 +85,28 @@ struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
         __uint(max_entries, UOA_BPF_EVENTS_BYTES);
 } uoa_events SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct uoa_bpf_sk);
+} uoa_sk SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_SOCKHASH);
+        __uint(max_entries, UOA_BPF_WILD_MAX);
+        __type(key, struct uoa_bpf_wild_key);
+        __type(value, __u64);
+} uoa_wild SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(max_entries, UOA_BPF_OWNER_KEYS_MAX);
+        __type(key, struct uoa_bpf_owner_key);
+        __type(value, __u32);
+} uoa_owner SEC(".maps");
 
 /* Refuse the call with err, and tell uoad who asked for what: addr (NULL:
  * none worth naming) has 1 word for AF_INET, 4 for AF_INET6. Best effort: a
@@ -98,6 +152,17 @@ static __always_inline const struct uoa_bpf_slice *slice_of(void *ctx, __u32 *re
         uid = (__u32) bpf_get_current_uid_gid();
         *ret_uid = uid;
         return bpf_map_lookup_elem(&uoa_slices, &uid);
+}
+
+/* IPV6_V6ONLY of the socket being bound (struct bpf_sock has no field). */
+static __always_inline bool sk_v6only(struct bpf_sock_addr *ctx)
+{
+        struct sock *sk;
+
+        if (!ctx->sk)
+                return false;
+        sk = bpf_rdonly_cast(ctx->sk, bpf_core_type_id_kernel(struct sock));
+        return BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only);
 }
 
 static __always_inline bool is_loopback4(__u32 a)
@@ -209,6 +274,25 @@ static __always_inline int bind_port(struct bpf_sock_addr *ctx, __u16 lo, __u16 
         return ALLOW_PRIVILEGED;
 }
 
+/* A wildcard request: remember whose it is, so that sock_ops (TCP, at
+ * listen) or uoad's iterator (UDP) enter it in uoa_wild. */
+static __always_inline void wild_mark(struct bpf_sock_addr *ctx, __u32 uid, const __u32 *name6)
+{
+        struct uoa_bpf_sk *st;
+
+        if (!ctx->sk)
+                return;
+        st = bpf_sk_storage_get(&uoa_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (!st)
+                return;
+        st->uid = uid;
+        st->flags |= UOA_BPF_SK_WILD;
+        if (name6) {
+                st->flags |= UOA_BPF_SK_DUAL;
+                __builtin_memcpy(st->name6, name6, 16);
+        }
+}
+
 /* An IPv4 bind request (or the IPv4 inside a v4-mapped one): loopback as on
  * an ordinary host; the wildcard becomes the primary address (*ret_addr
  * rewritten); else the address must be the slice's. */
@@ -225,6 +309,7 @@ static __always_inline int bind_v4(struct bpf_sock_addr *ctx, const struct uoa_b
                         return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET, &a, EADDRNOTAVAIL); /* no IPv4 address to give the wildcard */
                 *addr = s->a4[0].addr;
                 *ret_rewrite = true;
+                wild_mark(ctx, uid, NULL);
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
         r = addr_range(uid, AF_INET, &a);
@@ -241,6 +326,8 @@ int uoa_bind4(struct bpf_sock_addr *ctx)
         __u32 uid = 0, a;
         int v;
 
+        if (!enforce)
+                return ALLOW;
         s = slice_of(ctx, &uid);
         if (!s)
                 return ALLOW;
@@ -260,6 +347,8 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
         __u32 uid = 0, a[4];
         int v;
 
+        if (!enforce)
+                return ALLOW;
         s = slice_of(ctx, &uid);
         if (!s)
                 return ALLOW;
@@ -276,17 +365,20 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
         if (is_loopback6(a))
                 return ALLOW;
         if (is_any6(a)) {
-                if (s->n6 > 0) {
+                if (s->n6 > 0 && (s->n4 == 0 || sk_v6only(ctx))) {
+                        wild_mark(ctx, uid, NULL);
                         ctx->user_ip6[0] = s->a6[0].addr[0];
                         ctx->user_ip6[1] = s->a6[0].addr[1];
                         ctx->user_ip6[2] = s->a6[0].addr[2];
                         ctx->user_ip6[3] = s->a6[0].addr[3];
                         return bind_port(ctx, s->a6[0].lo, s->a6[0].hi);
                 }
-                /* Dual-stack without an IPv6 address: the primary IPv4,
-                 * v4-mapped (a v6only socket refuses that with EINVAL). */
+                /* Dual-stack: the primary IPv4, v4-mapped, which serves both
+                 * families once steered (UOA_BPF_SK_DUAL; a v6only socket
+                 * without an IPv6 address gets EINVAL from the kernel). */
                 if (s->n4 == 0)
                         return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* no address at all */
+                wild_mark(ctx, uid, s->n6 > 0 ? s->a6[0].addr : NULL);
                 ctx->user_ip6[2] = bpf_htonl(0xffff);
                 ctx->user_ip6[3] = s->a4[0].addr;
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
@@ -345,6 +437,77 @@ static __always_inline bool sk_src_fixed(const struct bpf_sock_addr *ctx, __u32 
         return sk_addr_bound(sk);
 }
 
+/* Loopback to the slice's own wildcard port: a slice's wildcard socket is
+ * bound to its primary address, so a process of the slice that asks for
+ * 127.0.0.1:p (or ::1) is sent there instead, as a wildcard socket on an
+ * ordinary host would answer it; the socket remembers the loopback address
+ * so that getpeername and recvfrom report it back (Cilium's socket load
+ * balancer does the same). Only the slice's own processes: others reach
+ * the host's loopback as before. Returns whether dst was rewritten. */
+static __always_inline bool wild_exists(struct bpf_sock_addr *ctx, __u32 uid, __u16 family)
+{
+        struct uoa_bpf_wild_key k = {
+                .uid = uid, .family = family, .proto = (__u16) ctx->protocol, .port = bpf_ntohs((__u16) ctx->user_port)
+        };
+        struct bpf_sock *sk = bpf_map_lookup_elem(&uoa_wild, &k);
+
+        if (!sk)
+                return false;
+        bpf_sk_release(sk);
+        return true;
+}
+
+static __always_inline void loop_remember(struct bpf_sock_addr *ctx, __u32 uid, const __u32 *from, const __u32 *to)
+{
+        struct uoa_bpf_sk *st;
+
+        if (!ctx->sk)
+                return;
+        st = bpf_sk_storage_get(&uoa_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (!st)
+                return; /* no memory: getpeername reports the slice's address */
+        st->uid = uid;
+        st->flags |= UOA_BPF_SK_LOOP;
+        __builtin_memcpy(st->loop_addr, from, 16);
+        __builtin_memcpy(st->slice_addr, to, 16);
+        st->loop_port = ctx->user_port;
+}
+
+static __always_inline bool loop_redirect4(struct bpf_sock_addr *ctx, const struct uoa_bpf_slice *s, __u32 uid,
+                                           __u32 *dst)
+{
+        __u32 from[4] = { *dst }, to[4] = { s->a4[0].addr };
+
+        if (s->n4 == 0 || !wild_exists(ctx, uid, AF_INET))
+                return false;
+        loop_remember(ctx, uid, from, to);
+        *dst = ctx->user_ip4 = s->a4[0].addr;
+        return true;
+}
+
+static __always_inline bool loop_redirect6(struct bpf_sock_addr *ctx, const struct uoa_bpf_slice *s, __u32 uid,
+                                           __u32 *d)
+{
+        __u32 to[4] = {};
+
+        if (is_v4mapped(d)) {
+                if (s->n4 == 0 || !wild_exists(ctx, uid, AF_INET))
+                        return false;
+                to[2] = bpf_htonl(0xffff);
+                to[3] = s->a4[0].addr;
+        } else {
+                if (s->n6 == 0 || !wild_exists(ctx, uid, AF_INET6))
+                        return false;
+                __builtin_memcpy(to, s->a6[0].addr, 16);
+        }
+        loop_remember(ctx, uid, d, to);
+        ctx->user_ip6[0] = d[0] = to[0];
+        ctx->user_ip6[1] = d[1] = to[1];
+        ctx->user_ip6[2] = d[2] = to[2];
+        ctx->user_ip6[3] = d[3] = to[3];
+        return true;
+}
+
 SEC("cgroup/connect4")
 int uoa_connect4(struct bpf_sock_addr *ctx)
 {
@@ -353,8 +516,10 @@ int uoa_connect4(struct bpf_sock_addr *ctx)
         __u32 uid = 0, i, dst = ctx->user_ip4;
 
         s = slice_of(ctx, &uid);
-        if (!s || sk_bound(ctx) || is_loopback4(dst))
-                return ALLOW; /* bound by a decided bind, or loopback: the kernel's choice */
+        if (!s || (is_loopback4(dst) && !loop_redirect4(ctx, s, uid, &dst)))
+                return ALLOW; /* loopback: the kernel's choice */
+        if (!enforce || sk_bound(ctx))
+                return ALLOW; /* bound by a decided bind */
         i = best4(s, uid, dst);
         if (i >= NO_ADDR)
                 return refuse(ctx, UOA_BPF_HOOK_CONNECT, AF_INET, &dst, EADDRNOTAVAIL); /* no IPv4 address */
@@ -370,18 +535,18 @@ int uoa_connect6(struct bpf_sock_addr *ctx)
         __u32 uid = 0, d[4], i;
 
         s = slice_of(ctx, &uid);
-        if (!s || sk_bound(ctx))
+        if (!s)
                 return ALLOW;
         d[0] = ctx->user_ip6[0];
         d[1] = ctx->user_ip6[1];
         d[2] = ctx->user_ip6[2];
         d[3] = ctx->user_ip6[3];
-        if (is_loopback6(d))
+        if ((is_loopback6(d) || (is_v4mapped(d) && is_loopback4(d[3]))) && !loop_redirect6(ctx, s, uid, d))
+                return ALLOW;
+        if (!enforce || sk_bound(ctx))
                 return ALLOW;
         if (is_v4mapped(d)) {
                 /* A dual-stack socket connecting to IPv4: a v4-mapped source. */
-                if (is_loopback4(d[3]))
-                        return ALLOW;
                 i = best4(s, uid, d[3]);
                 if (i >= NO_ADDR)
                         return refuse(ctx, UOA_BPF_HOOK_CONNECT, AF_INET6, d, EADDRNOTAVAIL);
@@ -412,6 +577,10 @@ int uoa_sendmsg4(struct bpf_sock_addr *ctx)
         s = slice_of(ctx, &uid);
         if (!s)
                 return ALLOW;
+        if (is_loopback4(dst))
+                loop_redirect4(ctx, s, uid, &dst);
+        if (!enforce)
+                return ALLOW;
         src = ctx->msg_src_ip4;
         if (src) {
                 if (is_loopback4(src) || addr_range(uid, AF_INET, &src))
@@ -438,6 +607,14 @@ int uoa_sendmsg6(struct bpf_sock_addr *ctx)
         s = slice_of(ctx, &uid);
         if (!s)
                 return ALLOW;
+        d[0] = ctx->user_ip6[0];
+        d[1] = ctx->user_ip6[1];
+        d[2] = ctx->user_ip6[2];
+        d[3] = ctx->user_ip6[3];
+        if (is_loopback6(d))
+                loop_redirect6(ctx, s, uid, d); /* v4-mapped destinations: sendmsg4 */
+        if (!enforce)
+                return ALLOW;
         src[0] = ctx->msg_src_ip6[0];
         src[1] = ctx->msg_src_ip6[1];
         src[2] = ctx->msg_src_ip6[2];
@@ -447,10 +624,6 @@ int uoa_sendmsg6(struct bpf_sock_addr *ctx)
                         return ALLOW;
                 return refuse(ctx, UOA_BPF_HOOK_SENDMSG, AF_INET6, src, EPERM); /* IPV6_PKTINFO with a source not the slice's */
         }
-        d[0] = ctx->user_ip6[0];
-        d[1] = ctx->user_ip6[1];
-        d[2] = ctx->user_ip6[2];
-        d[3] = ctx->user_ip6[3];
         /* v4-mapped destinations go through udp_sendmsg and sendmsg4. */
         if (sk_src_fixed(ctx, &port) || is_loopback6(d) || is_v4mapped(d))
                 return ALLOW;
@@ -464,6 +637,218 @@ int uoa_sendmsg6(struct bpf_sock_addr *ctx)
         ctx->msg_src_ip6[2] = s->a6[IDX(i)].addr[2];
         ctx->msg_src_ip6[3] = s->a6[IDX(i)].addr[3];
         return ALLOW;
+}
+
+/* What getpeername and recvfrom report on a socket loop_redirect*() sent to
+ * its slice's address: the loopback address it asked for. */
+static __always_inline const struct uoa_bpf_sk *loop_of(struct bpf_sock_addr *ctx)
+{
+        const struct uoa_bpf_sk *st;
+
+        if (!ctx->sk)
+                return NULL;
+        st = bpf_sk_storage_get(&uoa_sk, ctx->sk, 0, 0);
+        return st && (st->flags & UOA_BPF_SK_LOOP) && st->loop_port == ctx->user_port ? st : NULL;
+}
+
+static __always_inline int loop_restore4(struct bpf_sock_addr *ctx)
+{
+        const struct uoa_bpf_sk *st = loop_of(ctx);
+
+        if (st && ctx->user_ip4 == st->slice_addr[0])
+                ctx->user_ip4 = st->loop_addr[0];
+        return 1;
+}
+
+static __always_inline int loop_restore6(struct bpf_sock_addr *ctx)
+{
+        const struct uoa_bpf_sk *st = loop_of(ctx);
+
+        if (st && ctx->user_ip6[0] == st->slice_addr[0] && ctx->user_ip6[1] == st->slice_addr[1] &&
+            ctx->user_ip6[2] == st->slice_addr[2] && ctx->user_ip6[3] == st->slice_addr[3]) {
+                ctx->user_ip6[0] = st->loop_addr[0];
+                ctx->user_ip6[1] = st->loop_addr[1];
+                ctx->user_ip6[2] = st->loop_addr[2];
+                ctx->user_ip6[3] = st->loop_addr[3];
+        }
+        return 1;
+}
+
+SEC("cgroup/getpeername4")
+int uoa_getpeername4(struct bpf_sock_addr *ctx)
+{
+        return loop_restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int uoa_getpeername6(struct bpf_sock_addr *ctx)
+{
+        return loop_restore6(ctx);
+}
+
+/* A dual-stack wildcard names the slice's primary IPv6 address, as the
+ * contract has it (§4), though it is bound to the v4-mapped primary IPv4. */
+SEC("cgroup/getsockname6")
+int uoa_getsockname6(struct bpf_sock_addr *ctx)
+{
+        const struct uoa_bpf_sk *st;
+
+        if (!ctx->sk)
+                return 1;
+        st = bpf_sk_storage_get(&uoa_sk, ctx->sk, 0, 0);
+        if (st && (st->flags & UOA_BPF_SK_DUAL) && ctx->user_ip6[0] == 0 && ctx->user_ip6[1] == 0 &&
+            ctx->user_ip6[2] == bpf_htonl(0xffff)) {
+                ctx->user_ip6[0] = st->name6[0];
+                ctx->user_ip6[1] = st->name6[1];
+                ctx->user_ip6[2] = st->name6[2];
+                ctx->user_ip6[3] = st->name6[3];
+        }
+        return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int uoa_recvmsg4(struct bpf_sock_addr *ctx)
+{
+        return loop_restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int uoa_recvmsg6(struct bpf_sock_addr *ctx)
+{
+        return loop_restore6(ctx);
+}
+
+/* A TCP wildcard socket enters uoa_wild when it listens (a bound socket
+ * that never listens serves nothing). The IPv4 entry of a dual-stack
+ * socket never displaces a socket of IPv4's own. */
+static __always_inline void wild_enter_tcp(struct bpf_sock_ops *ctx)
+{
+        struct uoa_bpf_wild_key k = { .proto = IPPROTO_TCP };
+        const struct uoa_bpf_sk *st;
+        struct bpf_sock *sk = ctx->sk;
+
+        if (!sk)
+                return;
+        st = bpf_sk_storage_get(&uoa_sk, sk, 0, 0);
+        if (!st || !(st->flags & UOA_BPF_SK_WILD))
+                return;
+        k.uid = st->uid;
+        k.family = (__u16) ctx->family;
+        k.port = ctx->local_port;
+        (void) bpf_sock_hash_update(ctx, &uoa_wild, &k, BPF_ANY);
+        if (k.family == AF_INET6) {
+                k.family = AF_INET;
+                (void) bpf_sock_hash_update(ctx, &uoa_wild, &k, BPF_NOEXIST);
+        }
+}
+
+SEC("sockops")
+int uoa_sockops(struct bpf_sock_ops *ctx)
+{
+        if (ctx->op == BPF_SOCK_OPS_TCP_LISTEN_CB && bpf_get_netns_cookie(ctx) == netns_cookie)
+                wild_enter_tcp(ctx);
+        return 1;
+}
+
+/* A UDP wildcard socket is bound: tell uoad, which enters it with the
+ * iterator below (only an iterator may put a UDP socket in a SOCKHASH). */
+static __always_inline int wild_bound(struct bpf_sock *sk)
+{
+        const struct uoa_bpf_sk *st;
+        struct uoa_bpf_event *ev;
+
+        if (sk->protocol != IPPROTO_UDP || bpf_get_netns_cookie(sk) != netns_cookie)
+                return 1;
+        st = bpf_sk_storage_get(&uoa_sk, sk, 0, 0);
+        if (!st || !(st->flags & UOA_BPF_SK_WILD))
+                return 1;
+        ev = bpf_ringbuf_reserve(&uoa_events, sizeof(*ev), 0);
+        if (!ev)
+                return 1; /* uoad's next refresh enters it */
+        __builtin_memset(ev, 0, sizeof(*ev));
+        ev->uid = st->uid;
+        ev->hook = UOA_BPF_HOOK_WILD_UDP;
+        ev->port = (__u16) sk->src_port;
+        bpf_ringbuf_submit(ev, 0);
+        return 1;
+}
+
+SEC("cgroup/post_bind4")
+int uoa_post_bind4(struct bpf_sock *sk)
+{
+        return wild_bound(sk);
+}
+
+SEC("cgroup/post_bind6")
+int uoa_post_bind6(struct bpf_sock *sk)
+{
+        return wild_bound(sk);
+}
+
+
+/* Every UDP socket of uoad's namespace: enter the bound wildcard ones. */
+SEC("iter/udp")
+int uoa_wild_udp(struct bpf_iter__udp *ctx)
+{
+        struct uoa_bpf_wild_key k = { .proto = IPPROTO_UDP };
+        struct udp_sock *udp = ctx->udp_sk;
+        const struct uoa_bpf_sk *st;
+        struct sock *sk;
+
+        if (!udp)
+                return 0;
+        sk = &udp->inet.sk;
+        st = bpf_sk_storage_get(&uoa_sk, sk, 0, 0);
+        if (!st || !(st->flags & UOA_BPF_SK_WILD))
+                return 0;
+        k.uid = st->uid;
+        k.family = sk->__sk_common.skc_family;
+        k.port = sk->__sk_common.skc_num;
+        (void) bpf_map_update_elem(&uoa_wild, &k, sk, BPF_ANY);
+        if (k.family == AF_INET6) {
+                k.family = AF_INET;
+                (void) bpf_map_update_elem(&uoa_wild, &k, sk, BPF_NOEXIST);
+        }
+        return 0;
+}
+
+/* A packet for a slice's address and a port the slice has a wildcard
+ * socket on: that socket (tubular's steering). Anything else, including
+ * the host's own addresses, goes to the kernel's usual lookup. */
+SEC("sk_lookup")
+int uoa_lookup(struct bpf_sk_lookup *ctx)
+{
+        struct uoa_bpf_owner_key ok = { .family = ctx->family };
+        struct uoa_bpf_wild_key wk;
+        struct bpf_sock *sk;
+        __u32 *uid;
+
+        if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
+                return SK_PASS;
+        if (ctx->family == AF_INET)
+                ok.addr[0] = ctx->local_ip4;
+        else {
+                ok.addr[0] = ctx->local_ip6[0];
+                ok.addr[1] = ctx->local_ip6[1];
+                ok.addr[2] = ctx->local_ip6[2];
+                ok.addr[3] = ctx->local_ip6[3];
+        }
+        uid = bpf_map_lookup_elem(&uoa_owner, &ok);
+        if (!uid) {
+                ok.port = ctx->local_port; /* a shared address: whose range holds the port */
+                uid = bpf_map_lookup_elem(&uoa_owner, &ok);
+                if (!uid)
+                        return SK_PASS;
+        }
+        wk = (struct uoa_bpf_wild_key){
+                .uid = *uid, .family = (__u16) ctx->family, .proto = (__u16) ctx->protocol, .port = ctx->local_port
+        };
+        sk = bpf_map_lookup_elem(&uoa_wild, &wk);
+        if (!sk)
+                return SK_PASS;
+        (void) bpf_sk_assign(ctx, sk, 0); /* a v6only socket refuses IPv4: then the usual lookup */
+        bpf_sk_release(sk);
+        return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -60,7 +60,8 @@ struct uoa_bpf_src6_key {
 
 /* Map uoa_events (a ring buffer): one record per refusal, for uoad's log
  * and counters (the programs' own decisions never reach uoad otherwise). */
-enum { UOA_BPF_HOOK_BIND, UOA_BPF_HOOK_CONNECT, UOA_BPF_HOOK_SENDMSG };
+enum { UOA_BPF_HOOK_BIND, UOA_BPF_HOOK_CONNECT, UOA_BPF_HOOK_SENDMSG,
+       UOA_BPF_HOOK_WILD_UDP /* not a refusal: a UDP wildcard socket was bound (uoad steers it) */ };
 #define UOA_BPF_EVENTS_BYTES (64u * 1024)
 
 struct uoa_bpf_event {
@@ -76,3 +77,49 @@ struct uoa_bpf_event {
 struct uoa_bpf_range {
         __u16 lo, hi; /* 0, 0: dedicated, every port */
 };
+
+/* The wildcard (docs/design.md §4, first row). A slice's wildcard socket
+ * is bound to its primary address; an sk_lookup program hands it what
+ * arrives for the slice's other addresses, and the connect/sendmsg programs
+ * send the slice's own loopback traffic for its wildcard ports there.
+ *
+ * Map uoa_sk (socket storage): what the programs remember of a socket of a
+ * slice. */
+#define UOA_BPF_SK_WILD 1u /* bound by a wildcard request */
+#define UOA_BPF_SK_LOOP 2u /* its loopback peer became its slice's address */
+#define UOA_BPF_SK_DUAL 4u /* a dual-stack wildcard: bound to the primary IPv4,
+                            * v4-mapped, since the kernel makes a socket bound
+                            * to an IPv6 address v6only; getsockname names the
+                            * primary IPv6 (name6) all the same */
+
+struct uoa_bpf_sk {
+        __u32 uid;
+        __u32 flags;         /* UOA_BPF_SK_* */
+        __u32 loop_addr[4];  /* UOA_BPF_SK_LOOP: the loopback address asked for (IPv4 in [3] v4-mapped or [0]) */
+        __u32 slice_addr[4]; /* ... and the slice's address it became */
+        __u32 loop_port;     /* ... the port, network byte order as in bpf_sock_addr */
+        __u32 name6[4];      /* UOA_BPF_SK_DUAL: the address getsockname reports */
+};
+
+/* Map uoa_wild (a SOCKHASH): (uid, family, protocol, port) -> the slice's
+ * wildcard socket serving packets of that family (a dual-stack IPv6 socket
+ * is under both families, behind an IPv4 one of the same port). TCP
+ * listeners enter at listen (sock_ops), UDP sockets once bound (an
+ * iterator uoad runs); the kernel removes a socket when it closes. */
+struct uoa_bpf_wild_key {
+        __u32 uid;
+        __u16 family;
+        __u16 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+        __u32 port;  /* host byte order */
+};
+#define UOA_BPF_WILD_MAX (1u << 16)
+
+/* Map uoa_owner: (family, port, address) -> the uid it belongs to. A
+ * dedicated address has port 0; a shared one an entry per port of each
+ * slice's range. Only slices' addresses: the host's are never steered. */
+struct uoa_bpf_owner_key {
+        __u32 family;
+        __u32 port; /* host byte order; 0: a dedicated address, every port */
+        __u32 addr[4];
+};
+#define UOA_BPF_OWNER_KEYS_MAX (1u << 20)

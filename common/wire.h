@@ -8,8 +8,10 @@
  *   "traps UID"         anyone: "traps N", the POLICY_TRAP_* bits of the calls
  *                       uid's filter must trap (all with the seccomp engine)
  *   "status"            anyone: "KEY VALUE" lines: engine (bpf|seccomp),
- *                       sessions, slices, and pinned (the kernel engine's
- *                       pin directory) when the engine is bpf
+ *                       sessions, slices, wildcard (every-address: BPF
+ *                       steers a slice's wildcard sockets; primary: it has
+ *                       no BPF), and pinned (the programs' pin directory)
+ *                       when BPF is in use
  *   "add\nLINE..." / "del\nLINE..." / "reload"   root only
  *   "netlink"           a slice's process (the shim): an rtnetlink proxy
  * The reply starts with "ok\n" or "error ERRNO MESSAGE\n"; what follows is

@@ -165,6 +165,15 @@ typedef void (*policy_bpf_source_fn)(uid_t uid, const uoa_addr *prefix, unsigned
 size_t policy_bpf_sources(const policy_slice *s, int family, policy_bpf_source_fn emit, void *userdata);
 int policy_bpf_source_index(const policy_slice *s, const uoa_addr *prefix, unsigned bits);
 
+/* The wildcard's owner map (uoa_owner in bpf/uoa_bpf.h): emit() once per
+ * entry of slice s (a dedicated address: port 0; a shared one: every port
+ * of s's range); returns the count. policy_bpf_owner_kept(): whether p's
+ * plan has key k (its value, the uid, is what the emitter gives). */
+struct uoa_bpf_owner_key;
+typedef void (*policy_bpf_owner_fn)(const struct uoa_bpf_owner_key *k, uint32_t uid, void *userdata);
+size_t policy_bpf_owners(const policy_slice *s, policy_bpf_owner_fn emit, void *userdata);
+bool policy_bpf_owner_kept(const policy *p, const struct uoa_bpf_owner_key *k);
+
 /* Which socket calls a supervised process of s must still trap when the
  * kernel engine decides the rest (uoa-run builds its filter from this):
  * listen and sends with a destination always (the kernel auto-binds an

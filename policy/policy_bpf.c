@@ -3,6 +3,7 @@
  * wildcard and for source selection, and one address-map entry per address
  * of the slice for bind and IP_PKTINFO decisions. Pure: the loader
  * (uoad/engine_bpf.c) writes what this returns. */
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -127,4 +128,35 @@ unsigned policy_bpf_traps(const policy_slice *s)
         if (several && s->table)
                 traps |= POLICY_TRAP_CONNECT;
         return traps;
+}
+
+size_t policy_bpf_owners(const policy_slice *s, policy_bpf_owner_fn emit, void *userdata)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->n_addrs; i++) {
+                const policy_address *a = &s->addrs[i];
+                struct uoa_bpf_owner_key k = { .family = (uint32_t) a->addr.family };
+                uint32_t lo = a->shared ? a->port_lo : 0, hi = a->shared ? a->port_hi : 0;
+
+                if (a->shared && lo == 0)
+                        lo = 1; /* port 0 keys are dedicated addresses' */
+                memcpy(k.addr, a->addr.bytes, uoa_addr_size(a->addr.family));
+                for (uint32_t port = lo; port <= hi; port++, n++) {
+                        k.port = port;
+                        emit(&k, s->uid, userdata);
+                }
+        }
+        return n;
+}
+
+bool policy_bpf_owner_kept(const policy *p, const struct uoa_bpf_owner_key *k)
+{
+        uoa_addr a = { .family = (int) k->family };
+        bool shared = false;
+
+        if ((k->family != AF_INET && k->family != AF_INET6) || k->port > UINT16_MAX)
+                return false;
+        memcpy(a.bytes, k->addr, uoa_addr_size(a.family));
+        return policy_address_owner(p, &a, (uint16_t) k->port, &shared) && shared == (k->port != 0);
 }

@@ -321,8 +321,10 @@ static void control_status(uoad *d, conn *c)
         _cleanup_free_ char *text = NULL;
         strbuf b = {};
 
-        strbuf_printf(&b, "engine %s\nsessions %zu\nslices %zu\n", d->bpf ? "bpf" : "seccomp", d->n_listeners,
+        strbuf_printf(&b, "engine %s\nsessions %zu\nslices %zu\n", engine_bpf_decides(d->bpf) ? "bpf" : "seccomp", d->n_listeners,
                       policy_slice_count(d->policy));
+        /* docs/design.md §4: without BPF a wildcard serves the primary address only. */
+        strbuf_printf(&b, "wildcard %s\n", d->bpf ? "every-address" : "primary");
         if (d->bpf)
                 strbuf_printf(&b, "pinned %s\n", engine_bpf_pin_dir(d->bpf));
         text = strbuf_done(&b);
@@ -342,7 +344,7 @@ static void control_traps(uoad *d, conn *c, const wire_request *req)
 
         if (!s)
                 return conn_reply(c, -ENOENT, "has no slice in the policy", NULL);
-        snprintf(text, sizeof(text), "traps %u\n", d->bpf ? policy_bpf_traps(s) : POLICY_TRAPS_ALL);
+        snprintf(text, sizeof(text), "traps %u\n", engine_bpf_decides(d->bpf) ? policy_bpf_traps(s) : POLICY_TRAPS_ALL);
         conn_reply(c, 0, "", text);
 }
 

@@ -42,15 +42,39 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-enum { HOOK_BIND4, HOOK_BIND6, HOOK_CONNECT4, HOOK_CONNECT6, HOOK_SENDMSG4, HOOK_SENDMSG6, _HOOK_MAX };
-static const char *const hook_name[_HOOK_MAX] = { "bind4",    "bind6",    "connect4",
-                                                  "connect6", "sendmsg4", "sendmsg6" };
+/* The programs and where each attaches: the cgroup2 root, but sk_lookup to
+ * our network namespace. The names are their pins'. */
+enum {
+        HOOK_BIND4,
+        HOOK_BIND6,
+        HOOK_CONNECT4,
+        HOOK_CONNECT6,
+        HOOK_SENDMSG4,
+        HOOK_SENDMSG6,
+        HOOK_RECVMSG4,
+        HOOK_RECVMSG6,
+        HOOK_GETPEERNAME4,
+        HOOK_GETPEERNAME6,
+        HOOK_GETSOCKNAME6,
+        HOOK_POST_BIND4,
+        HOOK_POST_BIND6,
+        HOOK_SOCKOPS,
+        HOOK_LOOKUP,
+        _HOOK_MAX
+};
+static const char *const hook_name[_HOOK_MAX] = {
+        "bind4",        "bind6",        "connect4",   "connect6",   "sendmsg4", "sendmsg6", "recvmsg4",
+        "recvmsg6",     "getpeername4", "getpeername6", "getsockname6", "post_bind4", "post_bind6", "sockops", "sk_lookup"
+};
 
 struct engine_bpf {
         watch_kind kind; /* WATCH_BPF_EVENTS: e is its own epoll watch */
         struct uoa_bpf *skel;
         struct ring_buffer *events;
         struct bpf_link *links[_HOOK_MAX];
+        struct bpf_link *wild_udp; /* the iterator that enters UDP wildcard sockets */
+        bool enforce;              /* false: --engine seccomp, the programs only steer */
+        bool wild_pending;         /* a UDP wildcard socket was bound: run wild_udp */
         uint64_t cookie;
         char cgroup[PATH_MAX];
         char pin_dir[PATH_MAX];
@@ -58,9 +82,14 @@ struct engine_bpf {
 
 static struct bpf_program *hook_prog(struct uoa_bpf *s, int h)
 {
-        struct bpf_program *p[_HOOK_MAX] = { s->progs.uoa_bind4,    s->progs.uoa_bind6,
-                                             s->progs.uoa_connect4, s->progs.uoa_connect6,
-                                             s->progs.uoa_sendmsg4, s->progs.uoa_sendmsg6 };
+        struct bpf_program *p[_HOOK_MAX] = {
+                s->progs.uoa_bind4,        s->progs.uoa_bind6,        s->progs.uoa_connect4,
+                s->progs.uoa_connect6,     s->progs.uoa_sendmsg4,     s->progs.uoa_sendmsg6,
+                s->progs.uoa_recvmsg4,     s->progs.uoa_recvmsg6,     s->progs.uoa_getpeername4,
+                s->progs.uoa_getpeername6, s->progs.uoa_getsockname6, s->progs.uoa_post_bind4,
+                s->progs.uoa_post_bind6,
+                s->progs.uoa_sockops,      s->progs.uoa_lookup,
+        };
         return p[h];
 }
 
@@ -220,6 +249,7 @@ static int map_stale_keys(int fd, size_t key_size, bool (*keep)(const void *key,
         uint8_t key[sizeof(struct uoa_bpf_addr_key)], prev[sizeof(key)];
 
         _Static_assert(sizeof(struct uoa_bpf_src6_key) <= sizeof(key), "the largest key");
+        _Static_assert(sizeof(struct uoa_bpf_owner_key) <= sizeof(key), "the largest key");
         size_t n = 0, cap = 0;
         bool first = true;
 
@@ -328,6 +358,27 @@ static bool src6_kept(const void *key, const policy *p)
         return src_kept(key, p, AF_INET6);
 }
 
+typedef struct owner_writer {
+        int fd;
+        int r;
+} owner_writer;
+
+static void owner_write(const struct uoa_bpf_owner_key *k, uint32_t uid, void *userdata)
+{
+        owner_writer *w = userdata;
+
+        if (w->r == 0 && bpf_map_update_elem(w->fd, k, &uid, BPF_ANY) < 0)
+                w->r = negative_errno();
+}
+
+static bool owner_kept(const void *key, const policy *p)
+{
+        struct uoa_bpf_owner_key k;
+
+        memcpy(&k, key, sizeof(k));
+        return policy_bpf_owner_kept(p, &k);
+}
+
 /* Make the maps hold exactly the plan of p: write every entry first, then
  * delete what p no longer has, so that an address that stays is never
  * missing and a removed one stops being the slice's at once. */
@@ -336,6 +387,7 @@ int engine_bpf_apply(engine_bpf *e, const policy *p)
         int slices = bpf_map__fd(e->skel->maps.uoa_slices), addrs = bpf_map__fd(e->skel->maps.uoa_addrs);
         src_writer w4 = { .fd = bpf_map__fd(e->skel->maps.uoa_src4) };
         src_writer w6 = { .fd = bpf_map__fd(e->skel->maps.uoa_src6) };
+        owner_writer wo = { .fd = bpf_map__fd(e->skel->maps.uoa_owner) };
         int r;
 
         for (size_t i = 0; i < policy_slice_count(p); i++) {
@@ -353,8 +405,9 @@ int engine_bpf_apply(engine_bpf *e, const policy *p)
                 }
                 policy_bpf_sources(s, AF_INET, src_write, &w4);
                 policy_bpf_sources(s, AF_INET6, src_write, &w6);
-                if (w4.r < 0 || w6.r < 0)
-                        return w4.r < 0 ? w4.r : w6.r;
+                policy_bpf_owners(s, owner_write, &wo);
+                if (w4.r < 0 || w6.r < 0 || wo.r < 0)
+                        return w4.r < 0 ? w4.r : w6.r < 0 ? w6.r : wo.r;
                 policy_bpf_slice(s, &v);
                 if (bpf_map_update_elem(slices, &uid, &v, BPF_ANY) < 0)
                         return negative_errno();
@@ -366,6 +419,8 @@ int engine_bpf_apply(engine_bpf *e, const policy *p)
                 r = map_delete_stale(w4.fd, sizeof(struct uoa_bpf_src4_key), src4_kept, p);
         if (r == 0)
                 r = map_delete_stale(w6.fd, sizeof(struct uoa_bpf_src6_key), src6_kept, p);
+        if (r == 0)
+                r = map_delete_stale(wo.fd, sizeof(struct uoa_bpf_owner_key), owner_kept, p);
         return r;
 }
 
@@ -380,7 +435,7 @@ static int pin_path(const engine_bpf *e, const char *prefix, int h, char *buf, s
  * atomically), or attach a new link and pin it under a temporary name that
  * is renamed into place, so a crash never leaves a half-made pin (bpffs
  * refuses names with a dot: "new-", not ".new"). */
-static int hook_attach(engine_bpf *e, int h, int cgroup_fd)
+static int hook_attach(engine_bpf *e, int h, int cgroup_fd, int netns_fd)
 {
         struct bpf_program *prog = hook_prog(e->skel, h);
         char path[PATH_MAX], tmp[PATH_MAX];
@@ -400,7 +455,7 @@ static int hook_attach(engine_bpf *e, int h, int cgroup_fd)
                 e->links[h] = l;
                 return 0;
         }
-        l = bpf_program__attach_cgroup(prog, cgroup_fd);
+        l = h == HOOK_LOOKUP ? bpf_program__attach_netns(prog, netns_fd) : bpf_program__attach_cgroup(prog, cgroup_fd);
         if (!l)
                 return negative_errno();
         unlink(tmp);
@@ -426,10 +481,13 @@ static int event_handle(void *userdata, void *data, size_t len)
         char what[UOA_ADDR_STRLEN] = "", comm[sizeof(ev.comm) + 1] = "";
         struct timespec ts;
 
-        (void) userdata;
         if (len < sizeof(ev))
                 return 0;
         memcpy(&ev, data, sizeof(ev));
+        if (ev.hook == UOA_BPF_HOOK_WILD_UDP) {
+                ((engine_bpf *) userdata)->wild_pending = true;
+                return 0;
+        }
         if (ev.hook >= ELEMENTSOF(kind))
                 return 0;
         stats_count(ev.uid, kind[ev.hook], true);
@@ -454,14 +512,73 @@ int engine_bpf_events_fd(const engine_bpf *e)
         return ring_buffer__epoll_fd(e->events);
 }
 
+/* Run the iterator that enters every bound UDP wildcard socket of our
+ * namespace in uoa_wild (already there: entered again, no harm). */
+static void wild_udp_refresh(engine_bpf *e)
+{
+        char buf[64];
+        int fd = bpf_iter_create(bpf_link__fd(e->wild_udp));
+        ssize_t n;
+
+        if (fd < 0) {
+                log_warn("cannot run the UDP wildcard iterator: %m");
+                return;
+        }
+        do
+                n = read(fd, buf, sizeof(buf));
+        while (n > 0 || (n < 0 && errno == EINTR));
+        close(fd);
+}
+
 void engine_bpf_events(engine_bpf *e)
 {
         (void) ring_buffer__consume(e->events);
+        if (e->wild_pending) {
+                e->wild_pending = false;
+                wild_udp_refresh(e);
+        }
 }
 
-int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen)
+/* uoad bound a wildcard request itself (the seccomp engine, or a call the
+ * kernel engine leaves to uoad): mark the socket as the bind programs do,
+ * so that it serves all of the slice's addresses. Safe: it only records
+ * the uid the socket was already bound for. */
+int engine_bpf_wild_mark(engine_bpf *e, int sock, uid_t uid, bool udp, const uoa_addr *name6)
 {
-        _cleanup_close_ int cgroup_fd = -1;
+        struct uoa_bpf_sk v = { .uid = uid, .flags = UOA_BPF_SK_WILD };
+
+        if (name6) {
+                v.flags |= UOA_BPF_SK_DUAL;
+                memcpy(v.name6, name6->bytes, 16);
+        }
+        if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.uoa_sk), &sock, &v, BPF_ANY) < 0)
+                return negative_errno();
+        if (udp)
+                wild_udp_refresh(e);
+        return 0;
+}
+
+bool engine_bpf_decides(const engine_bpf *e)
+{
+        return e && e->enforce;
+}
+
+/* The maps that hold sockets, not policy: pinned with the links so that a
+ * restarted uoad keeps steering the wildcard sockets already there. */
+static int state_pin(engine_bpf *e)
+{
+        char path[PATH_MAX + 8];
+        int r;
+
+        snprintf(path, sizeof(path), "%s/sk", e->pin_dir);
+        r = bpf_map__set_pin_path(e->skel->maps.uoa_sk, path);
+        snprintf(path, sizeof(path), "%s/wild", e->pin_dir);
+        return r < 0 ? r : bpf_map__set_pin_path(e->skel->maps.uoa_wild, path);
+}
+
+int engine_bpf_start(const policy *p, bool enforce, engine_bpf **ret, char *err, size_t errlen)
+{
+        _cleanup_close_ int cgroup_fd = -1, netns_fd = -1;
         engine_bpf *e;
         int r, h;
 
@@ -469,6 +586,7 @@ int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
+        e->enforce = enforce;
         r = netns_cookie(&e->cookie);
         if (r < 0) {
                 snprintf(err, errlen, "no network namespace cookie (SO_NETNS_COOKIE, Linux 5.14): %s", strerror(-r));
@@ -490,7 +608,10 @@ int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen
                 goto fail;
         }
         e->skel->rodata->netns_cookie = e->cookie;
-        r = uoa_bpf__load(e->skel);
+        e->skel->rodata->enforce = enforce;
+        r = state_pin(e);
+        if (r == 0)
+                r = uoa_bpf__load(e->skel);
         if (r < 0) {
                 snprintf(err, errlen, "the kernel refused the kernel engine's programs: %s", strerror(-r));
                 goto fail;
@@ -501,19 +622,27 @@ int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen
                 goto fail;
         }
         e->kind = WATCH_BPF_EVENTS;
-        e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.uoa_events), event_handle, NULL, NULL);
+        e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.uoa_events), event_handle, e, NULL);
         if (!e->events) {
                 r = negative_errno();
                 snprintf(err, errlen, "cannot read the kernel engine's events: %s", strerror(-r));
                 goto fail;
         }
+        e->wild_udp = bpf_program__attach_iter(e->skel->progs.uoa_wild_udp, NULL);
+        netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (!e->wild_udp || netns_fd < 0) {
+                r = negative_errno();
+                snprintf(err, errlen, "cannot set up the wildcard's steering: %s", strerror(-r));
+                goto fail;
+        }
         for (h = 0; h < _HOOK_MAX; h++) {
-                r = hook_attach(e, h, cgroup_fd);
+                r = hook_attach(e, h, cgroup_fd, netns_fd);
                 if (r < 0) {
                         snprintf(err, errlen, "cannot attach %s to %s: %s", hook_name[h], e->cgroup, strerror(-r));
                         goto fail;
                 }
         }
+        wild_udp_refresh(e); /* sockets bound while no uoad ran */
         *ret = e;
         return 0;
 fail:
@@ -548,6 +677,8 @@ void engine_bpf_remove(engine_bpf *e)
                 if (e->links[h])
                         (void) bpf_link__detach(e->links[h]);
         }
+        (void) bpf_map__unpin(e->skel->maps.uoa_sk, NULL);
+        (void) bpf_map__unpin(e->skel->maps.uoa_wild, NULL);
         if (rmdir(e->pin_dir) < 0 && errno != ENOENT)
                 log_warn("cannot remove %s: %m", e->pin_dir);
 }
@@ -563,6 +694,7 @@ void engine_bpf_free(engine_bpf *e)
                         bpf_link__disconnect(e->links[h]);
                         bpf_link__destroy(e->links[h]);
                 }
+        bpf_link__destroy(e->wild_udp);
         ring_buffer__free(e->events);
         uoa_bpf__destroy(e->skel);
         free(e);

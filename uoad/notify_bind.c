@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/macro.h"
 #include "uoad/uoad.h"
 
@@ -277,9 +278,40 @@ static void bind_other(notif *n, int sock, int domain)
         notify_reply_error(n, r < 0 ? negative_errno() : 0);
 }
 
+/* A wildcard request uoad bound itself: with BPF at hand the socket then
+ * serves every address of the slice (engine_bpf_wild_mark). */
+static void wild_steer(const notif *n, int sock, const uoa_addr *name6)
+{
+        int proto = 0;
+
+        if (n->d->bpf && getsockopt_int(sock, SOL_SOCKET, SO_PROTOCOL, &proto) == 0 &&
+            (proto == IPPROTO_TCP || proto == IPPROTO_UDP) &&
+            engine_bpf_wild_mark(n->d->bpf, sock, n->slice->uid, proto == IPPROTO_UDP, name6) < 0)
+                log_debug("slice %u: wildcard socket not steered: %m", n->slice->uid);
+}
+
+/* A dual-stack `::` once steered: the kernel makes a socket bound to an
+ * IPv6 address v6only, so it takes the primary IPv4 (v4-mapped) to serve
+ * both families, as the kernel engine's bind6 does; *ret_name6 is what
+ * getsockname then reports (the primary IPv6, NULL if none). */
+static bool wild_dual_stack(const notif *n, const sock_info *si, const uoa_addr *a, uint16_t port,
+                            policy_bind *b, const uoa_addr **ret_name6)
+{
+        static const uoa_addr any4 = { .family = AF_INET };
+        const policy_address *p6 = policy_slice_primary(n->slice, AF_INET6);
+
+        if (!n->d->bpf || si->domain != AF_INET6 || si->v6only || a->family != AF_INET6 || !uoa_addr_is_any(a) ||
+            !p6 || !policy_slice_primary(n->slice, AF_INET) ||
+            policy_bind_decide(n->slice, AF_INET6, false, &any4, port, n->d->unpriv_port_start, b) < 0)
+                return false;
+        *ret_name6 = &p6->addr;
+        return true;
+}
+
 void notify_bind(notif *n)
 {
         _cleanup_close_ int sock = -1;
+        const uoa_addr *name6 = NULL;
         struct sockaddr_storage ss;
         size_t len;
         sock_info si;
@@ -319,7 +351,10 @@ void notify_bind(notif *n)
         r = policy_bind_decide(n->slice, si.domain, si.v6only, &a, port, n->d->unpriv_port_start, &b);
         if (r < 0)
                 return bind_refuse(n, r, &a, port);
+        (void) wild_dual_stack(n, &si, &a, port, &b, &name6);
         r = sock_bind_decided(n, sock, &si, &b, false);
+        if (r == 0 && uoa_addr_is_any(&a))
+                wild_steer(n, sock, name6);
         notify_reply_error(n, r);
 }
 
@@ -351,6 +386,7 @@ void notify_listen(notif *n)
                 r = sock_autobind(n, sock, &si, NULL);
                 if (r < 0)
                         return notify_refusal(n, "listen", r, "(no address to bind)");
+                wild_steer(n, sock, NULL); /* an unbound listener is a wildcard one on an ordinary host */
         }
         r = listen(sock, backlog);
         notify_reply_error(n, r < 0 ? negative_errno() : 0);

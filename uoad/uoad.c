@@ -181,20 +181,29 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
 }
 
 /* The kernel engine, as --engine asks. Returns 0 (d->bpf set, or the
- * seccomp engine alone), or -1 when bpf was required and cannot run. */
+ * seccomp engine alone), or -1 when bpf was required and cannot run. With
+ * the seccomp engine the same programs still steer the wildcard (enforce
+ * off) when the kernel has BPF; without, a wildcard serves the primary
+ * address only. */
 static int engine_start(uoad *d)
 {
+        bool seccomp = strcmp(arg_engine, "seccomp") == 0;
         char err[512];
         int r;
 
-        if (strcmp(arg_engine, "seccomp") == 0) {
-                log_info("engine: seccomp (as asked): uoad decides for supervised processes only");
+        r = engine_bpf_start(d->policy, !seccomp, &d->bpf, err, sizeof(err));
+        if (r == 0 && seccomp) {
+                log_info("engine: seccomp (as asked): uoad decides for supervised processes only; "
+                         "BPF steers the wildcard (pinned at %s)", engine_bpf_pin_dir(d->bpf));
                 return 0;
         }
-        r = engine_bpf_start(d->policy, &d->bpf, err, sizeof(err));
         if (r == 0) {
                 log_info("engine: bpf: the kernel decides for every process of a slice (programs on %s, pinned at %s)",
                          engine_bpf_cgroup(d->bpf), engine_bpf_pin_dir(d->bpf));
+                return 0;
+        }
+        if (seccomp) {
+                log_info("engine: seccomp (as asked); without BPF a wildcard serves the primary address only: %s", err);
                 return 0;
         }
         if (strcmp(arg_engine, "bpf") == 0) {

@@ -129,7 +129,9 @@ int guard_throw_restore(int fd, int family, uint32_t table);
  * from p, attach (or take over the pinned links of an earlier uoad); err says
  * why it cannot. apply: the maps become p's plan. remove: detach and unpin
  * (SIGTERM). free: close our handles, the pinned programs stay in force. */
-int engine_bpf_start(const policy *p, engine_bpf **ret, char *err, size_t errlen);
+int engine_bpf_start(const policy *p, bool enforce, engine_bpf **ret, char *err, size_t errlen);
+bool engine_bpf_decides(const engine_bpf *e); /* enforce: the kernel decides; else it only steers the wildcard */
+int engine_bpf_wild_mark(engine_bpf *e, int sock, uid_t uid, bool udp, const uoa_addr *name6);
 int engine_bpf_apply(engine_bpf *e, const policy *p);
 void engine_bpf_remove(engine_bpf *e);
 void engine_bpf_free(engine_bpf *e);
