@@ -365,7 +365,9 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
         if (is_loopback6(a))
                 return ALLOW;
         if (is_any6(a)) {
-                if (s->n6 > 0 && (s->n4 == 0 || sk_v6only(ctx))) {
+                /* TCP only: a UDP socket bound to a v4-mapped address
+                 * cannot answer IPv6, so UDP `::` keeps the primary IPv6. */
+                if (s->n6 > 0 && (s->n4 == 0 || ctx->protocol != IPPROTO_TCP || sk_v6only(ctx))) {
                         wild_mark(ctx, uid, NULL);
                         ctx->user_ip6[0] = s->a6[0].addr[0];
                         ctx->user_ip6[1] = s->a6[0].addr[1];
@@ -373,9 +375,9 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
                         ctx->user_ip6[3] = s->a6[0].addr[3];
                         return bind_port(ctx, s->a6[0].lo, s->a6[0].hi);
                 }
-                /* Dual-stack: the primary IPv4, v4-mapped, which serves both
-                 * families once steered (UOA_BPF_SK_DUAL; a v6only socket
-                 * without an IPv6 address gets EINVAL from the kernel). */
+                /* Dual-stack TCP: the primary IPv4, v4-mapped, which serves
+                 * both families once steered (UOA_BPF_SK_DUAL; a v6only
+                 * socket without an IPv6 address gets EINVAL from the kernel). */
                 if (s->n4 == 0)
                         return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* no address at all */
                 wild_mark(ctx, uid, s->n6 > 0 ? s->a6[0].addr : NULL);

@@ -290,18 +290,21 @@ static void wild_steer(const notif *n, int sock, const uoa_addr *name6)
                 log_debug("slice %u: wildcard socket not steered: %m", n->slice->uid);
 }
 
-/* A dual-stack `::` once steered: the kernel makes a socket bound to an
- * IPv6 address v6only, so it takes the primary IPv4 (v4-mapped) to serve
- * both families, as the kernel engine's bind6 does; *ret_name6 is what
+/* A dual-stack TCP `::` once steered: the kernel makes a socket bound to
+ * an IPv6 address v6only, so it takes the primary IPv4 (v4-mapped) to serve
+ * both families, as the kernel engine's bind6 does (not UDP: bound so, it
+ * could not answer IPv6); *ret_name6 is what
  * getsockname then reports (the primary IPv6, NULL if none). */
-static bool wild_dual_stack(const notif *n, const sock_info *si, const uoa_addr *a, uint16_t port,
+static bool wild_dual_stack(const notif *n, int sock, const sock_info *si, const uoa_addr *a, uint16_t port,
                             policy_bind *b, const uoa_addr **ret_name6)
 {
         static const uoa_addr any4 = { .family = AF_INET };
         const policy_address *p6 = policy_slice_primary(n->slice, AF_INET6);
+        int proto = 0;
 
         if (!n->d->bpf || si->domain != AF_INET6 || si->v6only || a->family != AF_INET6 || !uoa_addr_is_any(a) ||
             !p6 || !policy_slice_primary(n->slice, AF_INET) ||
+            getsockopt_int(sock, SOL_SOCKET, SO_PROTOCOL, &proto) < 0 || proto != IPPROTO_TCP ||
             policy_bind_decide(n->slice, AF_INET6, false, &any4, port, n->d->unpriv_port_start, b) < 0)
                 return false;
         *ret_name6 = &p6->addr;
@@ -351,7 +354,7 @@ void notify_bind(notif *n)
         r = policy_bind_decide(n->slice, si.domain, si.v6only, &a, port, n->d->unpriv_port_start, &b);
         if (r < 0)
                 return bind_refuse(n, r, &a, port);
-        (void) wild_dual_stack(n, &si, &a, port, &b, &name6);
+        (void) wild_dual_stack(n, sock, &si, &a, port, &b, &name6);
         r = sock_bind_decided(n, sock, &si, &b, false);
         if (r == 0 && uoa_addr_is_any(&a))
                 wild_steer(n, sock, name6);

@@ -28,12 +28,13 @@ EOP
 }
 
 SRV=""
+PY=/usr/bin/python3 # Debian's, which slice users can run (not a root-only pyenv shim)
 # serve USER LOG ARGS...: a wildsrv.py server as USER under uoa-run, in the
 # background; waits for its "ready".
 serve() {
         local user=$1 log=$T/$2 i
         shift 2
-        uoat_slice_argv "$user" python3 "$T/bin/wildsrv.py" serve "$@"
+        uoat_slice_argv "$user" "$PY" "$T/bin/wildsrv.py" serve "$@"
         "${UOAT_CMD[@]}" >"$log" 2>&1 </dev/null &
         UOAT_PIDS+=($!)
         SRV=$!
@@ -47,9 +48,9 @@ serve() {
         return 1
 }
 
-peer_asks() { uoat_capture ip netns exec "$P" python3 "$T/bin/wildsrv.py" ask "$@"; }
-root_asks() { uoat_host python3 "$T/bin/wildsrv.py" ask "$@"; }
-slice_asks() { local u=$1; shift; uoat_slice_run "$u" python3 "$T/bin/wildsrv.py" ask "$@"; }
+peer_asks() { uoat_capture ip netns exec "$P" "$PY" "$T/bin/wildsrv.py" ask "$@"; }
+root_asks() { uoat_host "$PY" "$T/bin/wildsrv.py" ask "$@"; }
+slice_asks() { local u=$1; shift; uoat_slice_run "$u" "$PY" "$T/bin/wildsrv.py" ask "$@"; }
 
 tcp_checks() {
         serve "$UA" a5000.log A tcp 4 5000 || uoat_fail "UA's TCP wildcard server starts" "ready" "see above"
@@ -75,7 +76,7 @@ tcp_checks() {
         uoat_expect "tcp: ... UA's still on UA's second address" "A local=10.77.0.30:5000 peer=10.77.0.30:5000"
         slice_asks "$UB" tcp 127.0.0.1 5000
         uoat_expect "tcp: ... and each slice's loopback reaches its own" "B local=10.77.0.12:5000 peer=127.0.0.1:5000"
-        uoat_slice_run "$UA" python3 "$T/bin/wildsrv.py" ftp
+        uoat_slice_run "$UA" "$PY" "$T/bin/wildsrv.py" ftp
         uoat_expect "tcp: active-FTP style: the data listener is reached at the control connection's local address" "ok data via *"
 }
 
@@ -111,6 +112,25 @@ udp_checks() {
         serve "$UA" a5003.log A udp 4 5003 || uoat_fail "UA's UDP server starts" "ready" "see above"
         peer_asks udp 10.77.0.30 5003
         uoat_expect "udp: without IP_PKTINFO the reply leaves from the primary address" "A local=10.77.0.11:5003 peer=10.77.0.11:5003"
+        # A dual-stack UDP socket stays on the primary IPv6 (enforcement.md).
+        serve "$UA" a5005.log A udp dual 5005 || uoat_fail "UA's dual-stack UDP server starts" "ready" "see above"
+        peer_asks udp fd77::11 5005
+        uoat_expect "udp: a dual-stack :: serves IPv6" "A local=[fd77::11]:5005 peer=[fd77::11]:5005"
+}
+
+# The kernel engine: the same for a process of the slice that uoa-run did
+# not start (cron, a daemon).
+unwrapped_checks() {
+        local log=$T/u5006.log i
+        uoat_bpf || return 0
+        ip netns exec "$H" setpriv --reuid="$UA" --regid="$UA" --clear-groups \
+                "$PY" "$T/bin/wildsrv.py" serve U tcp 4 5006 >"$log" 2>&1 </dev/null &
+        UOAT_PIDS+=($!)
+        for i in $(seq 50); do grep -q '^ready' "$log" && break; sleep 0.1; done
+        peer_asks tcp 10.77.0.30 5006
+        uoat_expect "unwrapped: UA's wildcard server without uoa-run is served on its second address" "U local=10.77.0.30:5006 peer=10.77.0.30:5006"
+        peer_asks tcp 10.77.0.1 5006
+        uoat_expect "unwrapped: ... and not on the host's" "err ECONNREFUSED"
 }
 
 # uoamap del/add of an address reaches the existing listener at once.
@@ -127,7 +147,7 @@ live_checks() {
 
 main() {
         uoat_traps
-        uoat_need python3 && uoat_tmp_setup "$1" && uoat_bpffs_setup && uoat_net_setup && uoat_users_setup ||
+        uoat_need "$PY" && uoat_tmp_setup "$1" && uoat_bpffs_setup && uoat_net_setup && uoat_users_setup ||
                 { uoat_fail "world setup" "a world" "setup failed"; uoat_summary; exit 1; }
         wild_policy >"$T/uoa.conf"
         uoat_bins_install || uoat_warn "some binaries are missing"
@@ -146,6 +166,7 @@ main() {
         tcp_checks
         dual_checks
         udp_checks
+        unwrapped_checks
         live_checks
         uoat_summary
 }
