@@ -199,3 +199,63 @@ Test(policy_bpf, ipv6_trie_is_longest_match_ties_to_the_earlier)
         cr_expect_eq(policy_bpf_source_index(s, &d, 0), 0, "the 0-bit entry is the primary's");
         policy_free(p);
 }
+
+/* The wildcard's owner map: what policy_bpf_owners() emits, collected. */
+typedef struct owners {
+        struct uoa_bpf_owner_key k[64];
+        uint32_t uid[64];
+        size_t n;
+} owners;
+
+static void owner_collect(const struct uoa_bpf_owner_key *k, uint32_t uid, void *userdata)
+{
+        owners *o = userdata;
+
+        cr_assert_lt(o->n, ELEMENTSOF(o->k));
+        o->k[o->n] = *k;
+        o->uid[o->n++] = uid;
+}
+
+Test(policy_bpf, owners_dedicated_one_entry_shared_one_per_port)
+{
+        policy *p = parse_ok("7 address 10.0.0.2\n7 address 2001:db8::2\n7 address 10.0.9.9 ports 10000-10003\n"
+                             "8 address 10.0.9.9 ports 10004-10005\n");
+        owners o = {};
+        size_t n = policy_bpf_owners(policy_slice_find(p, 7), owner_collect, &o);
+
+        cr_expect_eq(n, 2 + 4);
+        cr_expect_eq(o.n, n);
+        cr_expect_eq(o.k[0].family, AF_INET);
+        cr_expect_eq(o.k[0].port, 0, "a dedicated address: port 0, every port");
+        cr_expect_eq(o.k[0].addr[0], ip4("10.0.0.2"));
+        cr_expect_eq(o.k[0].addr[1] | o.k[0].addr[2] | o.k[0].addr[3], 0, "IPv4 is zero-padded");
+        cr_expect_eq(o.k[1].family, AF_INET6);
+        cr_expect_eq(o.k[1].addr[3], htonl(2));
+        for (size_t i = 2; i < 6; i++) {
+                cr_expect_eq(o.k[i].port, 10000 + i - 2, "a shared address: each port of the range");
+                cr_expect_eq(o.uid[i], 7);
+        }
+        policy_free(p);
+}
+
+Test(policy_bpf, owner_kept_is_exactly_the_plan)
+{
+        policy *p = parse_ok("7 address 10.0.0.2\n7 address 10.0.9.9 ports 10000-10003\n"
+                             "8 address 10.0.9.9 ports 10004-10005\n");
+        struct uoa_bpf_owner_key k = { .family = AF_INET, .addr = { ip4("10.0.0.2") } };
+
+        cr_expect(policy_bpf_owner_kept(p, &k));
+        k.port = 80;
+        cr_expect_not(policy_bpf_owner_kept(p, &k), "a dedicated address has no per-port entries");
+        k.addr[0] = ip4("10.0.9.9");
+        cr_expect_not(policy_bpf_owner_kept(p, &k), "port 80 is in no range of the shared address");
+        k.port = 10005;
+        cr_expect(policy_bpf_owner_kept(p, &k), "slice 8's port");
+        k.port = 0;
+        cr_expect_not(policy_bpf_owner_kept(p, &k), "a shared address has no port-0 entry");
+        k.addr[0] = ip4("10.0.0.3");
+        cr_expect_not(policy_bpf_owner_kept(p, &k), "nobody's address");
+        k.family = 99;
+        cr_expect_not(policy_bpf_owner_kept(p, &k), "an unknown family");
+        policy_free(p);
+}

@@ -168,7 +168,8 @@ EOF
 template bgp peer {
         hold time 3; keepalive time 1; connect retry time 1; connect delay time 1;
         error wait time 1, 5;
-        strict bind yes;
+        # No strict bind: BIRD listens on the wildcard, which uoa steers on
+        # every address of the slice (on B, both links' addresses).
         ipv4 { import all; export all; };
 }
 EOF

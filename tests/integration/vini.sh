@@ -188,6 +188,22 @@ isolation_checks() {
         uoat_expect "A: u11 has no route to u00's address on C (its table, then main)" "err ENETUNREACH"
 }
 
+# B has two links: each slice's BGP daemon listens on the wildcard (BIRD
+# without strict bind, bgpd by default), and a wildcard serves every address
+# of the slice: each neighbour reaches it on its own link's address.
+wildcard_checks() {
+        local s p a
+        echo "# wildcard listeners on B (two links)"
+        for s in "${VINI_SLICES[@]}"; do
+                for p in $(vini_peers B); do
+                        a=$(vini_addr B "$s" "$p")
+                        root "$p" /usr/bin/python3 -c "import socket; socket.create_connection(('$a', 179), 2); print('connected')"
+                        check "B: $s's BGP daemon's wildcard listener accepts on $a:179 (from $p)" \
+                                "$([ "$RC" = 0 ] && has connected; echo $?)"
+                done
+        done
+}
+
 traffic_checks() {
         local p=$T/bin/uoa-probe s i ok pid
         echo "# traffic across B"
@@ -314,6 +330,7 @@ main() {
         bgp_checks
         route_checks
         isolation_checks
+        wildcard_checks
         traffic_checks
         health_checks
         [ "$UOAT_FAIL" != 0 ] && diagnostics
