@@ -39,13 +39,23 @@ struct udp_sock {
         struct inet_sock inet;
 } __attribute__((preserve_access_index));
 
+struct inet_connection_sock {
+        struct inet_sock icsk_inet;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock {
+        struct inet_connection_sock inet_conn;
+} __attribute__((preserve_access_index));
+
+struct tcp6_sock {
+        struct tcp_sock tcp;
+} __attribute__((preserve_access_index));
+
 struct bpf_iter_meta;
 struct bpf_iter__udp {
         struct bpf_iter_meta *meta;
         struct udp_sock *udp_sk;
 } __attribute__((preserve_access_index));
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -154,15 +164,18 @@ static __always_inline const struct uoa_bpf_slice *slice_of(void *ctx, __u32 *re
         return bpf_map_lookup_elem(&uoa_slices, &uid);
 }
 
-/* IPV6_V6ONLY of the socket being bound (struct bpf_sock has no field). */
-static __always_inline bool sk_v6only(struct bpf_sock_addr *ctx)
+/* IPV6_V6ONLY of the TCP socket being bound (struct bpf_sock has no such
+ * field; bpf_skc_to_tcp6_sock, 5.9, gives the kernel's own). */
+static __always_inline bool tcp_v6only(struct bpf_sock_addr *ctx)
 {
-        struct sock *sk;
+        struct tcp6_sock *tp;
 
         if (!ctx->sk)
-                return false;
-        sk = bpf_rdonly_cast(ctx->sk, bpf_core_type_id_kernel(struct sock));
-        return BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only);
+                return true;
+        tp = bpf_skc_to_tcp6_sock(ctx->sk);
+        if (!tp)
+                return true;
+        return BPF_CORE_READ_BITFIELD(&tp->tcp.inet_conn.icsk_inet.sk.__sk_common, skc_ipv6only);
 }
 
 static __always_inline bool is_loopback4(__u32 a)
@@ -367,7 +380,7 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
         if (is_any6(a)) {
                 /* TCP only: a UDP socket bound to a v4-mapped address
                  * cannot answer IPv6, so UDP `::` keeps the primary IPv6. */
-                if (s->n6 > 0 && (s->n4 == 0 || ctx->protocol != IPPROTO_TCP || sk_v6only(ctx))) {
+                if (s->n6 > 0 && (s->n4 == 0 || ctx->protocol != IPPROTO_TCP || tcp_v6only(ctx))) {
                         wild_mark(ctx, uid, NULL);
                         ctx->user_ip6[0] = s->a6[0].addr[0];
                         ctx->user_ip6[1] = s->a6[0].addr[1];
