@@ -54,6 +54,7 @@ slice_asks() { local u=$1; shift; uoat_slice_run "$u" "$PY" "$T/bin/wildsrv.py" 
 
 tcp_checks() {
         serve "$UA" a5000.log A tcp 4 5000 || uoat_fail "UA's TCP wildcard server starts" "ready" "see above"
+        A5000=$SRV
         peer_asks tcp 10.77.0.11 5000
         uoat_expect "tcp: the peer reaches UA's wildcard on its primary address" "A local=10.77.0.11:5000 peer=10.77.0.11:5000"
         peer_asks tcp 10.77.0.30 5000
@@ -143,6 +144,15 @@ live_checks() {
         uoat_check "live: uoamap add of it again" "$RC" "exit 0" "$(uoat_got) $ERR"
         peer_asks tcp 10.77.0.30 5000
         uoat_expect "live: the added address is served by the listener already there" "A local=10.77.0.30:5000 peer=10.77.0.30:5000"
+        # A socket leaves the steering when it closes.
+        kill "$A5000" 2>/dev/null
+        wait "$A5000" 2>/dev/null
+        peer_asks tcp 10.77.0.30 5000
+        uoat_expect "closed: UA's listener gone, its second address refuses" "err ECONNREFUSED"
+        slice_asks "$UA" tcp 127.0.0.1 5000
+        uoat_expect "closed: ... and so does its loopback" "err ECONNREFUSED"
+        peer_asks tcp 10.77.0.12 5000
+        uoat_expect "closed: UB's listener on the same port is untouched" "B local=10.77.0.12:5000 peer=10.77.0.12:5000"
 }
 
 main() {
