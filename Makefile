@@ -22,7 +22,7 @@ SAN     ?=
 # the end), so an object depends on exactly the headers it uses.
 DEPFLAGS = -MMD -MP
 
-COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
+COMMON_SRC := common/addr.c common/conffiles.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c

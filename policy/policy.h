@@ -58,6 +58,12 @@ typedef struct policy_source {
 int policy_parse_sources(const policy_source *srcs, size_t n,
                          policy_user_resolver resolve, void *userdata,
                          policy **ret, char *err, size_t errlen);
+/* policy_parse_sources() of what common/conffiles.h read (the main file and
+ * its drop-ins), each text named by its path. */
+struct conffiles;
+int policy_parse_conffiles(const struct conffiles *files,
+                           policy_user_resolver resolve, void *userdata,
+                           policy **ret, char *err, size_t errlen);
 /* policy_parse_sources() of one text. */
 int policy_parse(const char *text, size_t len, const char *filename,
                  policy_user_resolver resolve, void *userdata,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conffiles.h"
 #include "policy/policy_internal.h"
 
 _Static_assert(sizeof(uid_t) == 4, "uid_t is expected to be 32 bits");
@@ -484,6 +485,23 @@ int policy_parse(const char *text, size_t len, const char *filename,
         policy_source src = { .name = filename, .text = text, .len = len };
 
         return policy_parse_sources(&src, 1, resolve, userdata, ret, err, errlen);
+}
+
+int policy_parse_conffiles(const struct conffiles *files,
+                           policy_user_resolver resolve, void *userdata,
+                           policy **ret, char *err, size_t errlen)
+{
+        _cleanup_free_ policy_source *srcs = calloc(files->n + 1, sizeof(*srcs));
+
+        if (!srcs) {
+                if (err && errlen > 0)
+                        snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < files->n; i++)
+                srcs[i] = (policy_source){ .name = files->files[i].path, .text = files->files[i].text,
+                                           .len = files->files[i].len };
+        return policy_parse_sources(srcs, files->n, resolve, userdata, ret, err, errlen);
 }
 
 /* ---- edits ------------------------------------------------------------------------------ */
