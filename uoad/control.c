@@ -166,6 +166,9 @@ void control_close(uoad *d)
         unlink(d->socket_path);
 }
 
+/* "ok\n" and the payload, or "error ERRNO MSG\n". A refused policy's msg has
+ * one error a line: those after the first arrive where a payload would,
+ * and uoamap prints them all. */
 static void conn_reply(conn *c, int negerrno, const char *msg, const char *payload)
 {
         const char *status = negerrno ? "error" : "ok";
