@@ -1173,8 +1173,25 @@ dropin_show() {
         OUT=$(grep -v '^ *calls ' <<<"$OUT")
 }
 
+# Every error of a file, each with its line; a starting uoad says the same.
+every_error_check() {
+        local map=$T/bin/uoamap want got
+        printf '%s\n' "$UA address 10.77.0.11" "$UB address 10.77.0.11" "$UA adress 10.77.0.30" >"$T/two.conf"
+        want=$(printf '%s\n' "$T/two.conf:2: address 10.77.0.11 is already assigned to uid $(id -u "$UA") (line 1)" \
+                "$T/two.conf:3: unknown keyword 'adress'" | sort)
+        uoat_host "$map" check "$T/two.conf"
+        got=$(dropin_errors "$ERR" "")
+        uoat_check "uoamap check names every error: the duplicate on line 2 and the keyword on line 3" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+        uoat_capture ip netns exec "$P" "$BUILD/uoad" --engine seccomp --config "$T/two.conf" --socket "$T/refused.sock"
+        got=$(dropin_errors "$ERR" "uoad: ")
+        uoat_check "a starting uoad refuses that file with the same messages" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+}
+
 dropin_checks() {
         local map=$T/bin/uoamap before want got st
+        every_error_check
         echo "# drop-ins"
         dropin_show
         before=$OUT
