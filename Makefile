@@ -6,6 +6,8 @@ SBINDIR ?= $(PREFIX)/sbin
 LIBDIR  ?= $(PREFIX)/lib/uoa
 MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The policy's path is fixed (docs/design.md §3): /etc, whatever PREFIX says.
+SYSCONFDIR ?= /etc
 B       ?= build
 
 CC      ?= cc
@@ -15,14 +17,14 @@ OPT     ?= -O2 -g
 # User CFLAGS/LDFLAGS are appended, never replace the project's flags.
 UOA_CFLAGS = $(OPT) -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC \
-           -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(PKG_CFLAGS) $(CFLAGS)
+           -D_GNU_SOURCE -I. -DUOA_LIBDIR='"$(LIBDIR)"' $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS_SUP := $(shell pkg-config --libs $(PKGS))
 SAN     ?=
 # Every compile writes a .d file listing the headers it read (included at
 # the end), so an object depends on exactly the headers it uses.
 DEPFLAGS = -MMD -MP
 
-COMMON_SRC := common/addr.c common/log.c common/strbuf.c common/wire.c
+COMMON_SRC := common/addr.c common/conffiles.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
@@ -127,6 +129,7 @@ integration: all $(TEST_TOOLS)
 check: all
 	$(MAKE) unit
 	$(MAKE) install-check
+	$(MAKE) deb-check
 	$(MAKE) fuzz
 	$(MAKE) integration
 	$(MAKE) asan
@@ -172,40 +175,69 @@ bench: all $(BENCH_TOOLS)
 deps:
 	bash tools/install-deps.sh
 
+# uoamap is in BINDIR: show and status are for every user. The policy file
+# is installed only where none exists (a commented example; never replaced),
+# with its drop-in directory.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
-	install -m 0755 $(B)/uoad $(B)/uoamap $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/uoad $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/uoamap $(DESTDIR)$(BINDIR)/
 	install -m 4755 $(B)/uoa-run $(DESTDIR)$(BINDIR)/
 	install -m 0755 tools/uoa-shell $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(B)/libuoa-preload.so $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	           $(DESTDIR)$(UNITDIR)
-	install -m 0644 docs/man/uoa-run.1 $(DESTDIR)$(MANDIR)/man1/
+	           $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/uoa/uoa.conf.d
+	install -m 0644 docs/man/uoa-run.1 docs/man/uoa-shell.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/uoa.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 docs/man/uoad.8 docs/man/uoamap.8 $(DESTDIR)$(MANDIR)/man8/
-	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/systemd/uoad.service >$(DESTDIR)$(UNITDIR)/uoad.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' docs/systemd/uoad.service \
+	    >$(DESTDIR)$(UNITDIR)/uoad.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/uoa/uoa.conf || \
+	    install -m 0644 docs/uoa.conf.example $(DESTDIR)$(SYSCONFDIR)/uoa/uoa.conf
 
 # make install into a scratch root: every file in place, uoa-run setuid,
 # the man pages readable by man(1).
+INSTALLED := usr/bin/uoa-run usr/bin/uoa-shell usr/sbin/uoad usr/bin/uoamap usr/lib/uoa/libuoa-preload.so \
+             usr/lib/systemd/system/uoad.service usr/share/man/man1/uoa-run.1 usr/share/man/man1/uoa-shell.1 usr/share/man/man5/uoa.conf.5 \
+             usr/share/man/man8/uoad.8 usr/share/man/man8/uoamap.8 etc/uoa/uoa.conf
 install-check: all
 	@rm -rf $(B)/inst
 	@$(MAKE) -s install DESTDIR=$(abspath $(B))/inst PREFIX=/usr >/dev/null
-	@set -e; r=$(B)/inst/usr; \
-	for f in bin/uoa-run bin/uoa-shell sbin/uoad sbin/uoamap lib/uoa/libuoa-preload.so \
-	         lib/systemd/system/uoad.service share/man/man1/uoa-run.1 share/man/man5/uoa.conf.5 \
-	         share/man/man8/uoad.8 share/man/man8/uoamap.8; do test -f $$r/$$f || { echo "missing $$f"; exit 1; }; done; \
-	test -u $$r/bin/uoa-run || { echo "uoa-run is not setuid"; exit 1; }; \
-	for m in $$r/share/man/man*/*; do man -l $$m >/dev/null 2>&1 || { echo "bad man page $$m"; exit 1; }; done; \
-	! grep -q @SBINDIR@ $$r/lib/systemd/system/uoad.service; \
-	echo "install-check: 10 files in place, uoa-run setuid, man pages render"
+	@set -e; r=$(B)/inst; \
+	for f in $(INSTALLED); do test -f $$r/$$f || { echo "missing $$f"; exit 1; }; done; \
+	test -d $$r/etc/uoa/uoa.conf.d || { echo "missing etc/uoa/uoa.conf.d/"; exit 1; }; \
+	test -u $$r/usr/bin/uoa-run || { echo "uoa-run is not setuid"; exit 1; }; \
+	for m in $$r/usr/share/man/man*/*; do man -l $$m >/dev/null 2>&1 || { echo "bad man page $$m"; exit 1; }; done; \
+	! grep -q '@S*BINDIR@' $$r/usr/lib/systemd/system/uoad.service; \
+	echo "install-check: $(words $(INSTALLED)) files in place, uoa-run setuid, man pages render"
+
+# The Debian package (debian/), built with dpkg-buildpackage in its own tree
+# (build-deb/, debian/uoa/); the .deb and its .changes end up in $(B)/deb/.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+DEB_OUT     = uoa_$(DEB_VERSION)_$(DEB_ARCH)
+deb:
+	@mkdir -p $(B)
+	dpkg-buildpackage -us -uc -b --no-sign >$(B)/deb.log 2>&1 || { tail -n 40 $(B)/deb.log; exit 1; }
+	@mkdir -p $(B)/deb
+	@mv ../$(DEB_OUT).deb ../$(DEB_OUT).changes ../$(DEB_OUT).buildinfo $(B)/deb/
+	@mv ../uoa-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb $(B)/deb/ 2>/dev/null || true
+	@debian/rules clean >>$(B)/deb.log 2>&1
+	@echo "deb: $(abspath $(B))/deb/$(DEB_OUT).deb (log: $(B)/deb.log)"
+
+# The package: built, lintian-clean (no error, no warning that debian/
+# does not justify), and installed into a scratch root with the files and
+# the setuid bit where they belong.
+deb-check: deb
+	bash tools/deb-check.sh $(B)/deb/$(DEB_OUT).changes
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-deb
 
 help:
-	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|clean]"
+	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|install-check|deb|deb-check|clean]"
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/bpf/*.d $(B)/tests/*.d $(B)/bench/*.d)
 
-.PHONY: all unit integration check asan fuzz demo bench deps install install-check clean help
+.PHONY: all unit integration check asan fuzz demo bench deps install install-check deb deb-check clean help
 .DELETE_ON_ERROR:

@@ -1,6 +1,7 @@
 /* common/log.c: stderr-or-syslog logging with a level threshold. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/log.h"
 
@@ -33,4 +34,14 @@ void log_msg(int level, const char *fmt, ...)
                 fprintf(stderr, "%s: %s\n", log_ident, line);
         }
         va_end(ap);
+}
+
+void log_lines(int level, const char *intro, const char *text)
+{
+        while (*text) {
+                size_t n = strcspn(text, "\n");
+
+                log_msg(level, "%s%s%.*s", intro ? intro : "", intro ? ": " : "", (int) n, text);
+                text += n + (text[n] == '\n');
+        }
 }

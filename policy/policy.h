@@ -37,9 +37,34 @@ typedef struct policy policy;
  * Returns 0, or -ENOENT for an unknown user. */
 typedef int (*policy_user_resolver)(const char *name, uid_t *ret_uid, void *userdata);
 
-/* Parse and validate policy text (§3). On success *ret is a new policy.
- * On failure returns -EINVAL (or -ENOMEM, -E2BIG for oversize input),
- * *ret is untouched and err holds "FILE:LINE: reason" (the first error). */
+/* One text of a policy: the main file or one of its drop-ins (§3). */
+typedef struct policy_source {
+        const char *name;         /* FILE of the messages */
+        const char *text;
+        size_t len;
+} policy_source;
+
+/* An err buffer of this size holds the first errors of any text, one a line,
+ * and the count of those left out. */
+#define POLICY_ERR_MAX 16384u
+
+/* Parse and validate the texts srcs[0..n) as one policy (§3): the lines of
+ * each in order, the main file first, validated together. On success *ret is
+ * a new policy. On failure returns -EINVAL (or -ENOMEM, -E2BIG when the texts
+ * together exceed POLICY_TEXT_MAX), *ret is untouched and err holds every
+ * error, one "FILE:LINE: reason" a line ('\n' between, none at the end); an
+ * error about an earlier line names it, "(line N)" in the same file,
+ * "(FILE:N)" in another. A too small err ends with "(N more errors not shown)". */
+int policy_parse_sources(const policy_source *srcs, size_t n,
+                         policy_user_resolver resolve, void *userdata,
+                         policy **ret, char *err, size_t errlen);
+/* policy_parse_sources() of what common/conffiles.h read (the main file and
+ * its drop-ins), each text named by its path. */
+struct conffiles;
+int policy_parse_conffiles(const struct conffiles *files,
+                           policy_user_resolver resolve, void *userdata,
+                           policy **ret, char *err, size_t errlen);
+/* policy_parse_sources() of one text. */
 int policy_parse(const char *text, size_t len, const char *filename,
                  policy_user_resolver resolve, void *userdata,
                  policy **ret, char *err, size_t errlen);
@@ -47,7 +72,8 @@ int policy_parse(const char *text, size_t len, const char *filename,
 /* A new policy: old plus the lines in text (add), or old minus them (del).
  * Every line of a del must match an assignment exactly (after normalisation),
  * else -ENOENT with a message. The result is validated as a whole;
- * on any error *ret is untouched and err says why ("LABEL:LINE: reason"). */
+ * on any error *ret is untouched and err says why, every error as in
+ * policy_parse_sources() ("LABEL:LINE: reason"). */
 int policy_edit(const policy *old, bool add, const char *text, size_t len,
                 const char *label, policy_user_resolver resolve, void *userdata,
                 policy **ret, char *err, size_t errlen);

@@ -12,6 +12,8 @@ struct policy_builder {
         size_t cap_assigns;
         pindex key_index;         /* assignment identity -> p->assigns[] */
         pindex table_index;       /* table id -> p->assigns[] */
+        const policy_source *srcs; /* names of the texts, for line_ref() */
+        size_t n_srcs;
         uid_t *uids;              /* the slices seen so far, unsorted */
         size_t n_uids, cap_uids;
         pindex uid_index;         /* uid -> uids[] */
@@ -79,6 +81,12 @@ policy_builder *policy_builder_new(void)
         return b;
 }
 
+void policy_builder_sources(policy_builder *b, const policy_source *srcs, size_t n)
+{
+        b->srcs = srcs;
+        b->n_srcs = n;
+}
+
 void policy_builder_free(policy_builder *b)
 {
         if (!b)
@@ -117,20 +125,25 @@ static bool builder_uid_eq(const void *ctx, uint32_t idx)
         return k->b->uids[idx] == k->a->uid;
 }
 
-/* " (line N)" for an assignment read from the current text, else "". */
-static const char *line_ref(unsigned line, char *buf, size_t len)
+/* Where an earlier assignment was made, seen from a: " (line N)" in a's
+ * text, " (FILE:N)" in another, "" when inherited by an edit. */
+static const char *line_ref(const policy_builder *b, const policy_assign *a, unsigned src, unsigned line,
+                            char *buf, size_t len)
 {
         if (line == 0)
                 snprintf(buf, len, "%s", "");
-        else
+        else if (src == a->src || src >= b->n_srcs)
                 snprintf(buf, len, " (line %u)", line);
+        else
+                snprintf(buf, len, " (%s:%u)", b->srcs[src].name, line);
         return buf;
 }
 
-static int duplicate_error(const policy_assign *a, const policy_assign *prev, char *reason, size_t len)
+static int duplicate_error(const policy_builder *b, const policy_assign *a, const policy_assign *prev,
+                           char *reason, size_t len)
 {
-        char abuf[UOA_ADDR_STRLEN], lbuf[32];
-        const char *at = line_ref(prev->line, lbuf, sizeof(lbuf));
+        char abuf[UOA_ADDR_STRLEN], lbuf[POLICY_LINE_MAX];
+        const char *at = line_ref(b, a, prev->src, prev->line, lbuf, sizeof(lbuf));
 
         switch (a->kind) {
         case ASSIGN_ADDRESS:
@@ -154,7 +167,7 @@ static int duplicate_error(const policy_assign *a, const policy_assign *prev, ch
 
 static int check_address(const policy_builder *b, const policy_assign *a, char *reason, size_t len)
 {
-        char abuf[UOA_ADDR_STRLEN], lbuf[32];
+        char abuf[UOA_ADDR_STRLEN], lbuf[POLICY_LINE_MAX];
         const addr_entry *e;
         const port_range *r;
         uint32_t i;
@@ -166,13 +179,13 @@ static int check_address(const policy_builder *b, const policy_assign *a, char *
         uoa_addr_format(&e->addr, abuf, sizeof(abuf));
         if (!e->shared) {
                 snprintf(reason, len, "address %s is already assigned to uid %u%s", abuf,
-                         (unsigned)e->uid, line_ref(e->line, lbuf, sizeof(lbuf)));
+                         (unsigned)e->uid, line_ref(b, a, e->src, e->line, lbuf, sizeof(lbuf)));
                 return -EINVAL;
         }
         if (!a->addr.shared) {
                 r = &e->ranges[0];
                 snprintf(reason, len, "address %s is already shared (uid %u has ports %u-%u)%s",
-                         abuf, (unsigned)r->uid, r->lo, r->hi, line_ref(r->line, lbuf, sizeof(lbuf)));
+                         abuf, (unsigned)r->uid, r->lo, r->hi, line_ref(b, a, r->src, r->line, lbuf, sizeof(lbuf)));
                 return -EINVAL;
         }
         i = addr_entry_overlap(e, a->addr.port_lo, a->addr.port_hi);
@@ -181,7 +194,7 @@ static int check_address(const policy_builder *b, const policy_assign *a, char *
         r = &e->ranges[i];
         snprintf(reason, len, "port range %u-%u on %s overlaps uid %u's %u-%u%s",
                  a->addr.port_lo, a->addr.port_hi, abuf, (unsigned)r->uid, r->lo, r->hi,
-                 line_ref(r->line, lbuf, sizeof(lbuf)));
+                 line_ref(b, a, r->src, r->line, lbuf, sizeof(lbuf)));
         return -EINVAL;
 }
 
@@ -189,7 +202,7 @@ static int check_table(const policy_builder *b, const policy_assign *a, char *re
 {
         builder_key k = { b, a };
         const policy_assign *prev;
-        char lbuf[32];
+        char lbuf[POLICY_LINE_MAX];
         uint32_t i;
 
         i = pindex_find(&b->table_index, policy_uid_hash(a->table), table_eq, &k);
@@ -197,7 +210,7 @@ static int check_table(const policy_builder *b, const policy_assign *a, char *re
                 return 0;
         prev = &b->p->assigns[i];
         snprintf(reason, len, "table %u is already uid %u's%s", (unsigned)a->table,
-                 (unsigned)prev->uid, line_ref(prev->line, lbuf, sizeof(lbuf)));
+                 (unsigned)prev->uid, line_ref(b, a, prev->src, prev->line, lbuf, sizeof(lbuf)));
         return -EINVAL;
 }
 
@@ -220,7 +233,7 @@ static int commit_address(policy_builder *b, const policy_assign *a)
                 }
                 i = (uint32_t)p->n_addrs;
                 p->addrs[i] = (addr_entry){ .addr = a->addr.addr, .shared = a->addr.shared,
-                                            .uid = a->uid, .line = a->line };
+                                            .uid = a->uid, .src = a->src, .line = a->line };
                 p->n_addrs++;
                 r = pindex_insert(&p->addr_index, uoa_addr_hash(&a->addr.addr), i);
                 if (r < 0)
@@ -230,7 +243,7 @@ static int commit_address(policy_builder *b, const policy_assign *a)
         if (!e->shared)
                 return 0;
         return addr_entry_add_range(e, &(port_range){ .lo = a->addr.port_lo, .hi = a->addr.port_hi,
-                                                      .uid = a->uid, .line = a->line });
+                                                      .uid = a->uid, .src = a->src, .line = a->line });
 }
 
 static int commit_slice(policy_builder *b, const policy_assign *a)
@@ -292,7 +305,7 @@ int policy_builder_add(policy_builder *b, const policy_assign *a, char *reason, 
                 return -EINVAL;
         prev = pindex_find(&b->key_index, policy_assign_key_hash(a), key_eq, &k);
         if (prev != PINDEX_NONE)
-                return duplicate_error(a, &b->p->assigns[prev], reason, len);
+                return duplicate_error(b, a, &b->p->assigns[prev], reason, len);
         if (a->kind == ASSIGN_ADDRESS)
                 r = check_address(b, a, reason, len);
         else if (a->kind == ASSIGN_TABLE)

@@ -21,7 +21,8 @@ typedef enum assign_kind {
 typedef struct policy_assign {
         uid_t uid;
         assign_kind kind;
-        unsigned line;            /* line in the text being read; 0: inherited by an edit */
+        unsigned src;             /* which of the texts being read (policy_source) */
+        unsigned line;            /* line in that text; 0: inherited by an edit */
         policy_address addr;      /* ASSIGN_ADDRESS */
         uint32_t table;           /* ASSIGN_TABLE */
         char ifname[POLICY_IFNAME_MAX]; /* ASSIGN_INTERFACE */
@@ -64,7 +65,7 @@ typedef struct port_index {
 typedef struct port_range {
         uint16_t lo, hi;
         uid_t uid;
-        unsigned line;
+        unsigned src, line;
 } port_range;
 
 /* Everything known about one assigned address. */
@@ -72,7 +73,7 @@ typedef struct addr_entry {
         uoa_addr addr;
         bool shared;
         uid_t uid;                /* dedicated: the owner */
-        unsigned line;            /* dedicated: where it was assigned */
+        unsigned src, line;       /* dedicated: where it was assigned */
         port_range *ranges;       /* shared: in assignment order */
         size_t n_ranges, cap_ranges;
         port_index *ports;        /* shared with many ranges: port -> range */
@@ -107,6 +108,9 @@ uoa_addr policy_addr_unmap(const uoa_addr *a);
 typedef struct policy_builder policy_builder;
 
 policy_builder *policy_builder_new(void);
+/* The texts the assignments' src index (for messages naming an earlier line
+ * of another text); srcs must outlive b. Without it, every line is local. */
+void policy_builder_sources(policy_builder *b, const policy_source *srcs, size_t n);
 void policy_builder_free(policy_builder *b);
 /* Returns 0, -EINVAL with reason (no FILE:LINE prefix) or -ENOMEM. */
 int policy_builder_add(policy_builder *b, const policy_assign *a, char *reason, size_t len);

@@ -1,11 +1,14 @@
 /* policy/policy_parse.c: the policy line syntax of docs/design.md §3, turned into
  * normalised assignments, and the two ways to build a policy from text:
- * policy_parse() (a whole file) and policy_edit() (uoamap add/del). */
+ * policy_parse_sources() (the files) and policy_edit() (uoamap add/del).
+ * A bad line is reported and skipped, and reading goes on: every error of
+ * the text is reported, and nothing is built. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conffiles.h"
 #include "policy/policy_internal.h"
 
 _Static_assert(sizeof(uid_t) == 4, "uid_t is expected to be 32 bits");
@@ -13,13 +16,21 @@ _Static_assert(sizeof(uid_t) == 4, "uid_t is expected to be 32 bits");
 /* USER address IP ports LO-HI is the longest line: five words. */
 #define LINE_WORDS_MAX 5u
 #define REASON_MAX (POLICY_LINE_MAX + 256u)
+/* Longest FILE in a message, and the line number after it. */
+#define PATH_MAX_MSG 4120u
+
+/* Room kept at the end of err for "(N more errors not shown)". */
+#define ERR_TRAILER_MAX 48u
 
 typedef struct line_ctx {
         const char *name;         /* FILE or LABEL of the error messages */
+        unsigned src;             /* index of that text (policy_assign.src) */
         policy_user_resolver resolve;
         void *userdata;
         char *err;
         size_t errlen;
+        size_t err_used;          /* bytes of err written, without the NUL */
+        unsigned dropped;         /* errors that did not fit */
         /* The last name resolved: files group a user's lines, and a
          * resolver may scan /etc/passwd on every call. */
         bool have_last;
@@ -35,20 +46,45 @@ static bool streq(const char *a, const char *b)
         return strcmp(a, b) == 0;
 }
 
-static _printf_(3, 4) void err_set(const line_ctx *c, unsigned line, const char *fmt, ...)
+/* Append one error line to err; the first always goes in (truncated if it
+ * must), later ones only while the trailer still fits after them. */
+static void err_append(line_ctx *c, const char *msg)
 {
-        char reason[REASON_MAX];
-        va_list ap;
+        size_t n = strlen(msg), sep = c->err_used > 0;
 
         if (!c->err || c->errlen == 0)
                 return;
+        if (c->err_used == 0) {
+                snprintf(c->err, c->errlen, "%s", msg);
+                c->err_used = strlen(c->err);
+        } else if (c->dropped == 0 && c->err_used + sep + n + ERR_TRAILER_MAX < c->errlen) {
+                c->err[c->err_used] = '\n';
+                memcpy(c->err + c->err_used + 1, msg, n + 1);
+                c->err_used += 1 + n;
+        } else
+                c->dropped++;
+}
+
+static void err_finish(line_ctx *c)
+{
+        if (c->dropped > 0 && c->err_used + 1 < c->errlen)
+                snprintf(c->err + c->err_used, c->errlen - c->err_used, "\n(%u more errors not shown)",
+                         c->dropped);
+}
+
+static _printf_(3, 4) void err_set(line_ctx *c, unsigned line, const char *fmt, ...)
+{
+        char reason[REASON_MAX], msg[REASON_MAX + PATH_MAX_MSG];
+        va_list ap;
+
         va_start(ap, fmt);
         vsnprintf(reason, sizeof(reason), fmt, ap);
         va_end(ap);
         if (line > 0)
-                snprintf(c->err, c->errlen, "%s:%u: %s", c->name, line, reason);
+                snprintf(msg, sizeof(msg), "%s:%u: %s", c->name, line, reason);
         else
-                snprintf(c->err, c->errlen, "%s: %s", c->name, reason);
+                snprintf(msg, sizeof(msg), "%s: %s", c->name, reason);
+        err_append(c, msg);
 }
 
 /* Decimal digits only (no sign, no hex), at most max. */
@@ -324,6 +360,7 @@ static int handle_line(line_ctx *c, const char *line, size_t n, unsigned no,
          * first word its keyword does not use as trailing garbage. */
         r = parse_words(c, w, nw, &a, reason, sizeof(reason));
         if (r >= 0) {
+                a.src = c->src;
                 a.line = no;
                 r = fn(&a, userdata, reason, sizeof(reason));
         }
@@ -332,9 +369,12 @@ static int handle_line(line_ctx *c, const char *line, size_t n, unsigned no,
         return r;
 }
 
+/* Every line of text to fn; a refused line is reported and skipped. Returns
+ * the first error (reading stops only when out of memory), or 0. */
 static int foreach_line(line_ctx *c, const char *text, size_t len, line_fn fn, void *userdata)
 {
         unsigned no = 0;
+        int first = 0;
 
         if (len > POLICY_TEXT_MAX) {
                 err_set(c, 0, "policy text is larger than %u bytes", POLICY_TEXT_MAX);
@@ -348,10 +388,12 @@ static int foreach_line(line_ctx *c, const char *text, size_t len, line_fn fn, v
 
                 pos += n + (nl ? 1 : 0);
                 r = handle_line(c, start, n, ++no, fn, userdata);
-                if (r < 0)
+                if (r == -ENOMEM)
                         return r;
+                if (r < 0 && first == 0)
+                        first = r;
         }
-        return 0;
+        return first;
 }
 
 static int add_line(const policy_assign *a, void *userdata, char *reason, size_t len)
@@ -359,7 +401,7 @@ static int add_line(const policy_assign *a, void *userdata, char *reason, size_t
         return policy_builder_add(userdata, a, reason, len);
 }
 
-static int build_finish(const line_ctx *c, policy_builder *b, policy **ret)
+static int build_finish(line_ctx *c, policy_builder *b, policy **ret)
 {
         int r = policy_builder_finish(b, ret);
 
@@ -368,32 +410,98 @@ static int build_finish(const line_ctx *c, policy_builder *b, policy **ret)
         return r;
 }
 
-int policy_parse(const char *text, size_t len, const char *filename,
-                 policy_user_resolver resolve, void *userdata,
-                 policy **ret, char *err, size_t errlen)
+static int sources_size(const policy_source *srcs, size_t n, size_t *ret)
 {
-        line_ctx c = { .name = filename ? filename : "policy", .resolve = resolve,
+        size_t total = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!srcs[i].text && srcs[i].len > 0)
+                        return -EINVAL;
+                if (srcs[i].len > POLICY_TEXT_MAX - total)
+                        return -E2BIG;
+                total += srcs[i].len;
+        }
+        *ret = total;
+        return 0;
+}
+
+/* Each text's lines in turn to the builder; the first error, or 0. */
+static int sources_add(line_ctx *c, const policy_source *srcs, size_t n, policy_builder *b)
+{
+        int first = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                c->name = srcs[i].name ? srcs[i].name : "policy";
+                c->src = (unsigned)i;
+                r = foreach_line(c, srcs[i].text, srcs[i].len, add_line, b);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && first == 0)
+                        first = r;
+        }
+        return first;
+}
+
+int policy_parse_sources(const policy_source *srcs, size_t n,
+                         policy_user_resolver resolve, void *userdata,
+                         policy **ret, char *err, size_t errlen)
+{
+        line_ctx c = { .name = n > 0 && srcs[0].name ? srcs[0].name : "policy", .resolve = resolve,
                        .userdata = userdata, .err = err, .errlen = errlen };
         policy_builder *b;
+        size_t total;
         int r;
 
-        if (!ret || (!text && len > 0))
+        if (!ret || (!srcs && n > 0))
                 return -EINVAL;
-        if (len > POLICY_TEXT_MAX) {
+        if (err && errlen > 0)
+                err[0] = 0;
+        r = sources_size(srcs, n, &total);
+        if (r == -E2BIG)
                 err_set(&c, 0, "policy text is larger than %u bytes", POLICY_TEXT_MAX);
-                return -E2BIG;
-        }
+        if (r < 0)
+                return r;
         b = policy_builder_new();
         if (!b) {
                 err_set(&c, 0, "out of memory");
                 return -ENOMEM;
         }
-        r = foreach_line(&c, text, len, add_line, b);
+        policy_builder_sources(b, srcs, n);
+        r = sources_add(&c, srcs, n, b);
         if (r < 0) {
+                err_finish(&c);
                 policy_builder_free(b);
                 return r;
         }
         return build_finish(&c, b, ret);
+}
+
+int policy_parse(const char *text, size_t len, const char *filename,
+                 policy_user_resolver resolve, void *userdata,
+                 policy **ret, char *err, size_t errlen)
+{
+        policy_source src = { .name = filename, .text = text, .len = len };
+
+        return policy_parse_sources(&src, 1, resolve, userdata, ret, err, errlen);
+}
+
+int policy_parse_conffiles(const struct conffiles *files,
+                           policy_user_resolver resolve, void *userdata,
+                           policy **ret, char *err, size_t errlen)
+{
+        _cleanup_free_ policy_source *srcs = calloc(files->n + 1, sizeof(*srcs));
+
+        if (!srcs) {
+                if (err && errlen > 0)
+                        snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < files->n; i++)
+                srcs[i] = (policy_source){ .name = files->files[i].path, .text = files->files[i].text,
+                                           .len = files->files[i].len };
+        return policy_parse_sources(srcs, files->n, resolve, userdata, ret, err, errlen);
 }
 
 /* ---- edits ------------------------------------------------------------------------------ */
@@ -458,7 +566,7 @@ static void del_ctx_done(del_ctx *d)
 
 /* Feed old's assignments (except deleted ones) to b. They were validated
  * when old was built; their line numbers belong to another text: drop them. */
-static int builder_add_old(policy_builder *b, const policy *old, const bool *gone, const line_ctx *c)
+static int builder_add_old(policy_builder *b, const policy *old, const bool *gone, line_ctx *c)
 {
         char reason[REASON_MAX];
 
@@ -493,6 +601,8 @@ int policy_edit(const policy *old, bool add, const char *text, size_t len,
                 return -EINVAL;
         if (!old)
                 old = &empty;
+        if (err && errlen > 0)
+                err[0] = 0;
         if (!add) {
                 r = del_ctx_init(&d, old);
                 if (r >= 0)
@@ -514,6 +624,8 @@ int policy_edit(const policy *old, bool add, const char *text, size_t len,
         if (r >= 0)
                 r = build_finish(&c, TAKE_PTR(b), ret);
 out:
+        if (r < 0)
+                err_finish(&c);
         policy_builder_free(b);
         del_ctx_done(&d);
         return r;

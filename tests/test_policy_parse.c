@@ -202,9 +202,122 @@ Test(parse, overlong_lines_nul_bytes_and_oversize_text_are_refused)
         expect_error_len(nul, (size_t)POLICY_TEXT_MAX + 1, -E2BIG, "uoa.conf");
 }
 
-Test(parse, first_error_wins)
+/* A text given as a string literal. */
+#define SRC(n, t) ((policy_source){ .name = (n), .text = (t), .len = sizeof(t) - 1 })
+
+/* The whole message of a refused text: every error, one a line, in order. */
+static void expect_errors(const policy_source *srcs, size_t n, const char *want)
 {
-        expect_error("1001 table 100\n1001 frob\n1002 table 100\n", "uoa.conf:2: unknown keyword 'frob'");
+        char err[POLICY_ERR_MAX] = "";
+        policy *p = NULL;
+        int r = policy_parse_sources(srcs, n, fake_resolve, NULL, &p, err, sizeof(err));
+
+        cr_assert_eq(r, -EINVAL, "got %d (%s)", r, err);
+        cr_assert_null(p);
+        cr_assert_str_eq(err, want);
+}
+
+Test(parse, every_error_is_reported_with_its_line)
+{
+        policy_source src = SRC("uoa.conf", "1001 address 10.0.0.1\n1002 address 10.0.0.1\n1001 adress 10.0.0.2\n");
+
+        expect_errors(&src, 1, "uoa.conf:2: address 10.0.0.1 is already assigned to uid 1001 (line 1)\n"
+                               "uoa.conf:3: unknown keyword 'adress'");
+        src = SRC("uoa.conf", "1001 table 100\n1001 frob\n1002 table 100\nbob raw\n1001 table 100\n");
+        expect_errors(&src, 1, "uoa.conf:2: unknown keyword 'frob'\n"
+                               "uoa.conf:3: table 100 is already uid 1001's (line 1)\n"
+                               "uoa.conf:4: unknown user 'bob'\n"
+                               "uoa.conf:5: uid 1001 already has table 100 (line 1)");
+}
+
+Test(parse, a_refused_line_is_skipped_not_half_applied)
+{
+        /* Line 1 is refused, so line 2 does not collide with it. */
+        expect_errors(&SRC("f", "1001 address 10.0.0.1 ports 5-1\n1002 address 10.0.0.1\n"), 1,
+                      "f:1: bad port range '5-1'");
+}
+
+Test(parse, too_many_errors_end_with_a_count)
+{
+        static const char head[] = "uoa.conf:1: unknown user 'x'\nuoa.conf:2: unknown user 'x'\n";
+        char err[256];
+        policy *p = NULL;
+        const char *text = "x\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\n";
+        int r = policy_parse(text, strlen(text), "uoa.conf", fake_resolve, NULL, &p, err, sizeof(err));
+
+        cr_assert_eq(r, -EINVAL);
+        cr_assert(strncmp(err, head, sizeof(head) - 1) == 0, "%s", err);
+        cr_assert_not_null(strstr(err, " more errors not shown)"), "%s", err);
+        cr_assert_lt(strlen(err), sizeof(err));
+        /* A buffer too small for one line still gets the first, truncated. */
+        r = policy_parse(text, strlen(text), "uoa.conf", fake_resolve, NULL, &p, err, 8);
+        cr_assert_str_eq(err, "uoa.con");
+}
+
+/* ---- several texts: the main file and its drop-ins -------------------------------------- */
+
+Test(sources, drop_ins_are_one_policy_with_the_main_file)
+{
+        static const char whole[] = "u00 address 1.254.1.2\nu00 table 32800\n"
+                                    "u11 address 10.254.1.2\nu00 address 2001:db8:1::2\n";
+        policy_source srcs[] = {
+                SRC("uoa.conf", "u00 address 1.254.1.2\nu00 table 32800\n"),
+                SRC("uoa.conf.d/10-u11.conf", ""),
+                SRC("uoa.conf.d/20-u11.conf", "# u11\nu11 address 10.254.1.2\n\nu00 address 2001:db8:1::2\n"),
+        };
+        char err[POLICY_ERR_MAX] = "", *a, *b;
+        policy *p = NULL, *q = parse_ok(whole);
+
+        cr_assert_eq(policy_parse_sources(srcs, 3, fake_resolve, NULL, &p, err, sizeof(err)), 0, "%s", err);
+        a = policy_format(p, NULL);
+        b = policy_format(q, NULL);
+        cr_assert_str_eq(a, b, "the same lines in one file make the same policy");
+        cr_assert_str_eq(fmt(&policy_slice_primary(policy_slice_find(p, U00), AF_INET6)->addr), "2001:db8:1::2");
+        free(a);
+        free(b);
+        policy_free(p);
+        policy_free(q);
+}
+
+Test(sources, a_conflict_across_files_names_both_files_and_lines)
+{
+        policy_source srcs[] = {
+                SRC("/etc/uoa/uoa.conf", "u00 address 10.0.0.1\nu00 table 100\nu20 address 10.0.0.9 ports 1-100\n"),
+                SRC("/etc/uoa/uoa.conf.d/u11.conf",
+                    "#\nu11 address 10.0.0.1\nu11 table 100\nu21 address 10.0.0.9 ports 100-200\nu11 frob\n"),
+        };
+
+        expect_errors(srcs, 2,
+                      "/etc/uoa/uoa.conf.d/u11.conf:2: address 10.0.0.1 is already assigned to uid 1000 "
+                      "(/etc/uoa/uoa.conf:1)\n"
+                      "/etc/uoa/uoa.conf.d/u11.conf:3: table 100 is already uid 1000's (/etc/uoa/uoa.conf:2)\n"
+                      "/etc/uoa/uoa.conf.d/u11.conf:4: port range 100-200 on 10.0.0.9 overlaps uid 1020's 1-100 "
+                      "(/etc/uoa/uoa.conf:3)\n"
+                      "/etc/uoa/uoa.conf.d/u11.conf:5: unknown keyword 'frob'");
+}
+
+Test(sources, errors_in_several_files_are_all_reported)
+{
+        policy_source srcs[] = { SRC("a.conf", "u00 raw\nu00 raw\n"), SRC("b.conf", "u11 tabel 7\n") };
+
+        expect_errors(srcs, 2, "a.conf:2: uid 1000 already has raw (line 1)\nb.conf:1: unknown keyword 'tabel'");
+}
+
+Test(sources, no_text_is_an_empty_policy_and_oversize_total_is_refused)
+{
+        policy_source srcs[2] = { SRC("a", ""), SRC("b", "") };
+        char err[128] = "";
+        policy *p = NULL;
+
+        cr_assert_eq(policy_parse_sources(NULL, 0, NULL, NULL, &p, err, sizeof(err)), 0);
+        cr_assert_eq(policy_slice_count(p), 0);
+        policy_free(p);
+        p = NULL;
+        /* Together too large, each within bounds: refused by the lengths alone. */
+        srcs[0].len = srcs[1].len = POLICY_TEXT_MAX / 2 + 1;
+        cr_assert_eq(policy_parse_sources(srcs, 2, NULL, NULL, &p, err, sizeof(err)), -E2BIG);
+        cr_assert_null(p);
+        cr_assert_not_null(strstr(err, "larger than"), "%s", err);
 }
 
 /* ---- edits --------------------------------------------------------------------------------- */
@@ -286,6 +399,8 @@ Test(edit, del_of_a_missing_assignment_is_enoent)
         edit(p, false, "u00 table 32801\n", -ENOENT, "no such assignment: 1000 table 32801");
         edit(p, false, "u00 raw\nu00 raw\n", -ENOENT, "uoamap:2: no such assignment: 1000 raw");
         edit(p, false, "u11 raw\n", -ENOENT, "no such assignment");
+        edit(p, false, "u11 raw\nu00 raw\nu21 raw\n", -ENOENT,
+             "uoamap:1: no such assignment: 1011 raw\nuoamap:3: no such assignment: 1021 raw");
         cr_assert(policy_slice_find(p, U00)->raw);
         policy_free(p);
 }

@@ -16,6 +16,8 @@ pkgs=(
   bird2 frr iperf3
   # make install-check renders the man pages
   man-db
+  # make deb builds the Debian package; make deb-check runs lintian on it
+  debhelper dpkg-dev lintian
 )
 
 missing=()

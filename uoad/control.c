@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/conffiles.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/strbuf.h"
@@ -57,30 +58,23 @@ static int resolve_user(const char *name, uid_t *ret_uid, void *userdata)
         return 0;
 }
 
+/* The main file, then its drop-ins (§3): one policy, every error reported. */
 int uoad_policy_load(uoad *d, char *err, size_t errlen)
 {
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
+        _cleanup_(conffiles_done) conffiles files = {};
         policy *p;
-        FILE *f;
         int r;
 
-        f = fopen(d->config_path, "re");
-        if (!f) {
-                r = negative_errno();
-                snprintf(err, errlen, "%s: %s", d->config_path, strerror(-r));
-                return r;
-        }
-        text = malloc(POLICY_TEXT_MAX + 1);
-        if (text)
-                len = fread(text, 1, POLICY_TEXT_MAX + 1, f);
-        fclose(f);
-        if (!text)
-                return -ENOMEM;
-        r = policy_parse(text, len, d->config_path, resolve_user, NULL, &p, err, errlen);
+        r = conffiles_read(d->config_path, POLICY_TEXT_MAX, &files, err, errlen);
         if (r < 0)
                 return r;
-        return uoad_policy_set(d, p, err, errlen);
+        r = policy_parse_conffiles(&files, resolve_user, NULL, &p, err, errlen);
+        if (r < 0)
+                return r;
+        r = uoad_policy_set(d, p, err, errlen);
+        if (r >= 0)
+                d->n_policy_files = files.n;
+        return r;
 }
 
 int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
@@ -172,6 +166,9 @@ void control_close(uoad *d)
         unlink(d->socket_path);
 }
 
+/* "ok\n" and the payload, or "error ERRNO MSG\n". A refused policy's msg has
+ * one error a line: those after the first arrive where a payload would,
+ * and uoamap prints them all. */
 static void conn_reply(conn *c, int negerrno, const char *msg, const char *payload)
 {
         const char *status = negerrno ? "error" : "ok";
@@ -269,7 +266,7 @@ static void control_register(uoad *d, conn *c, const wire_request *req)
 
 static void control_edit(uoad *d, conn *c, const wire_request *req)
 {
-        char err[512];
+        char err[POLICY_ERR_MAX];
         policy *p;
         int r;
 
@@ -351,7 +348,7 @@ static void control_traps(uoad *d, conn *c, const wire_request *req)
 static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
 {
         wire_request req;
-        char err[512];
+        char err[POLICY_ERR_MAX];
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -375,7 +372,8 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
         r = uoad_policy_load(d, err, sizeof(err));
         if (r < 0)
                 return conn_reply(c, r, err, NULL);
-        log_info("policy reloaded from %s by uid %u", d->config_path, c->cred.uid);
+        log_info("policy reloaded from %s and %zu drop-ins by uid %u", d->config_path, uoad_dropins(d),
+                 c->cred.uid);
         conn_reply(c, 0, "", NULL);
 }
 

@@ -132,7 +132,7 @@ static int signals_open(uoad *d, void *watch)
 static bool signal_event(uoad *d, int fd)
 {
         struct signalfd_siginfo si;
-        char err[512];
+        char err[POLICY_ERR_MAX];
 
         while (read(fd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo != SIGHUP) {
@@ -140,10 +140,10 @@ static bool signal_event(uoad *d, int fd)
                         return false;
                 }
                 if (uoad_policy_load(d, err, sizeof(err)) < 0)
-                        log_error("reload refused, keeping the current policy: %s", err);
+                        log_lines(LOG_ERR, "reload refused, keeping the current policy", err);
                 else
-                        log_info("policy reloaded from %s (%zu slices)", d->config_path,
-                                 policy_slice_count(d->policy));
+                        log_info("policy reloaded from %s and %zu drop-ins (%zu slices)", d->config_path,
+                                 uoad_dropins(d), policy_slice_count(d->policy));
         }
         return true;
 }
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 {
         uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
         static watch_kind sig_watch = WATCH_SIGNAL;
-        char err[512];
+        char err[POLICY_ERR_MAX];
         int r, sig_fd, ready_fd = -1;
 
         if (parse_args(argc, argv) < 0)
@@ -266,7 +266,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (uoad_policy_load(&d, err, sizeof(err)) < 0) {
-                fprintf(stderr, "uoad: %s\n", err);
+                for (char *save, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        fprintf(stderr, "uoad: %s\n", l);
                 guard_remove(&d);
                 return 1;
         }
@@ -301,8 +302,8 @@ int main(int argc, char **argv)
                         guard_remove(&d);
                 return 1;
         }
-        log_info("serving %zu slices from %s on %s", policy_slice_count(d.policy), d.config_path,
-                 d.socket_path);
+        log_info("serving %zu slices from %s and %zu drop-ins on %s", policy_slice_count(d.policy),
+                 d.config_path, uoad_dropins(&d), d.socket_path);
         if (ready_fd >= 0) {
                 (void) !write(ready_fd, "1", 1);
                 close(ready_fd);

@@ -27,7 +27,8 @@ typedef struct engine_bpf engine_bpf;
 typedef struct uoad {
         policy *policy;
         engine_bpf *bpf;            /* the kernel engine; NULL: the seccomp engine alone */
-        const char *config_path;
+        const char *config_path;    /* the main file; its drop-ins are config_path.d/ *.conf */
+        size_t n_policy_files;      /* how many the last load read, the main file included */
         const char *socket_path;
         int epoll_fd;
         int rtnl_fd;                /* route lookups for source selection; -1 if none */
@@ -61,7 +62,13 @@ int control_open(uoad *d);
 void control_event(uoad *d, void *watch, uint32_t events, uint64_t now_ms);
 void control_sweep(uoad *d, uint64_t now_ms);
 void control_close(uoad *d);
+/* Read the main file and its drop-ins, validate them as one policy and
+ * serve it; on any error (every one in err, one a line) nothing changes. */
 int uoad_policy_load(uoad *d, char *err, size_t errlen);
+static inline size_t uoad_dropins(const uoad *d)
+{
+        return d->n_policy_files > 0 ? d->n_policy_files - 1 : 0;
+}
 
 /* notify.c */
 int notify_init(uoad *d);

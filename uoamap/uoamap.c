@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/conffiles.h"
 #include "common/macro.h"
 #include "common/wire.h"
 #include "policy/policy.h"
@@ -43,7 +44,7 @@ static void usage(FILE *f)
         fputs("usage: uoamap [--socket PATH] show [USER] [--json]\n"
               "       uoamap [--socket PATH] status [--json]\n"
               "       uoamap [--socket PATH] add LINE... | del LINE...\n"
-              "       uoamap check FILE\n"
+              "       uoamap check FILE|DIR\n"
               "       uoamap [--socket PATH] reload\n",
               f);
 }
@@ -183,6 +184,16 @@ static void show_json(const policy *p)
 }
 
 /* One request to uoad; on success *ret_payload (may be NULL) gets the reply. */
+static void print_lines(FILE *f, const char *prefix, const char *text)
+{
+        while (*text) {
+                size_t n = strcspn(text, "\n");
+
+                fprintf(f, "%s%.*s\n", prefix, (int) n, text);
+                text += n + (text[n] == '\n');
+        }
+}
+
 static int call(const char *req, size_t len, char **ret_reply, const char **ret_payload)
 {
         _cleanup_close_ int fd = -1;
@@ -205,6 +216,8 @@ static int call(const char *req, size_t len, char **ret_reply, const char **ret_
         r = wire_reply_status(reply, &msg, &payload);
         if (r < 0) {
                 fprintf(stderr, "uoamap: %s\n", r == -EBADMSG ? "malformed reply from uoad" : msg);
+                /* A refused policy's further errors, one a line. */
+                print_lines(stderr, "uoamap: ", r == -EBADMSG ? "" : payload);
                 free(reply);
                 return 1;
         }
@@ -343,28 +356,25 @@ static int cmd_reload(void)
         return call("reload", strlen("reload"), &reply, NULL);
 }
 
-static int cmd_check(const char *file)
+/* The same files, the same validation and the same messages as uoad
+ * --config path: path and path.d/ *.conf, or a directory's *.conf. */
+static int cmd_check(const char *path)
 {
-        _cleanup_free_ char *text = malloc(POLICY_TEXT_MAX + 1);
-        char err[512];
-        size_t len;
+        _cleanup_(conffiles_done) conffiles files = {};
+        _cleanup_free_ char *err = malloc(POLICY_ERR_MAX);
         policy *p;
-        FILE *f;
 
-        if (!text)
+        if (!err)
                 return 1;
-        f = fopen(file, "re");
-        if (!f) {
-                fprintf(stderr, "uoamap: %s: %s\n", file, strerror(errno));
-                return 1;
-        }
-        len = fread(text, 1, POLICY_TEXT_MAX + 1, f);
-        fclose(f);
-        if (policy_parse(text, len, file, resolve_user, NULL, &p, err, sizeof(err)) < 0) {
-                fprintf(stderr, "%s\n", err);
+        if (conffiles_read(path, POLICY_TEXT_MAX, &files, err, POLICY_ERR_MAX) < 0 ||
+            policy_parse_conffiles(&files, resolve_user, NULL, &p, err, POLICY_ERR_MAX) < 0) {
+                print_lines(stderr, "", err);
                 return 1;
         }
-        printf("%s: ok, %zu slices\n", file, policy_slice_count(p));
+        printf("%s: ok, %zu slices", path, policy_slice_count(p));
+        if (files.n > 1)
+                printf(" (%zu files)", files.n);
+        putchar('\n');
         policy_free(p);
         return 0;
 }

@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_policy.c: libFuzzer target for policy_parse(): arbitrary
  * text must never crash it, and whatever it accepts must survive a
- * policy_format() round trip and agree with its own lookups.
+ * policy_format() round trip and agree with its own lookups; split into a
+ * main file and a drop-in at any line, it must mean the same.
  *
  * Build and run (from the repository root):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
@@ -88,6 +89,30 @@ static void check_delete_all(const policy *p, const char *text)
         policy_free(e);
 }
 
+/* The text cut after its first half's last newline, as a main file and a
+ * drop-in: accepted as the same policy (want, canonical), or refused too. */
+static void check_split(const char *text, size_t size, const char *want)
+{
+        const char *nl = size > 1 ? memrchr(text, '\n', size / 2) : NULL;
+        size_t cut = nl ? (size_t)(nl - text) + 1 : 0;
+        policy_source srcs[] = { { "main", text, cut }, { "main.d/x.conf", text + cut, size - cut } };
+        policy *p = NULL;
+        char err[512];
+        char *t;
+
+        if (policy_parse_sources(srcs, 2, fake_resolve, NULL, &p, err, sizeof(err)) < 0) {
+                CHECK(!want);
+                CHECK(p == NULL);
+                CHECK(strncmp(err, "main", 4) == 0);
+                return;
+        }
+        CHECK(want);
+        t = policy_format(p, NULL);
+        CHECK(t && strcmp(t, want) == 0);
+        free(t);
+        policy_free(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         policy *p = NULL, *q = NULL;
@@ -97,10 +122,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (policy_parse((const char *)data, size, "fuzz", fake_resolve, NULL, &p, err, sizeof(err)) < 0) {
                 CHECK(p == NULL);
                 CHECK(strncmp(err, "fuzz", 4) == 0);
+                check_split((const char *)data, size, NULL);
                 return 0;
         }
         t1 = policy_format(p, NULL);
         CHECK(t1);
+        check_split((const char *)data, size, t1);
         /* Canonical text has numeric uids only: no resolver needed. */
         if (policy_parse(t1, strlen(t1), "canonical", NULL, NULL, &q, err, sizeof(err)) < 0) {
                 fprintf(stderr, "canonical text refused: %s\n%s", err, t1);

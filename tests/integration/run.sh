@@ -1159,6 +1159,94 @@ uoamap_checks() {
         expect_refusal "N refused again after uoamap del" 'slice|polic'
 }
 
+# ---- drop-ins: uoa.conf.d/*.conf (§3, §9) ---------------------------------------------
+# The world's policy split across the main file and a drop-in must be the
+# same policy as the one file; an error in a drop-in is refused by uoamap
+# check, reload, SIGHUP and a starting uoad alike, with the same messages,
+# naming both files of a conflict, and the served policy stays.
+dropin_errors() { # TEXT PREFIX: the error lines of TEXT without PREFIX, sorted
+        sed -n "s|^$2||p" <<<"$1" | sort
+}
+# The served policy in OUT, without the call counters (they move meanwhile).
+dropin_show() {
+        uoamap_live show
+        OUT=$(grep -v '^ *calls ' <<<"$OUT")
+}
+
+# Every error of a file, each with its line; a starting uoad says the same.
+every_error_check() {
+        local map=$T/bin/uoamap want got
+        printf '%s\n' "$UA address 10.77.0.11" "$UB address 10.77.0.11" "$UA adress 10.77.0.30" >"$T/two.conf"
+        want=$(printf '%s\n' "$T/two.conf:2: address 10.77.0.11 is already assigned to uid $(id -u "$UA") (line 1)" \
+                "$T/two.conf:3: unknown keyword 'adress'" | sort)
+        uoat_host "$map" check "$T/two.conf"
+        got=$(dropin_errors "$ERR" "")
+        uoat_check "uoamap check names every error: the duplicate on line 2 and the keyword on line 3" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+        uoat_capture ip netns exec "$P" "$BUILD/uoad" --engine seccomp --config "$T/two.conf" --socket "$T/refused.sock"
+        got=$(dropin_errors "$ERR" "uoad: ")
+        uoat_check "a starting uoad refuses that file with the same messages" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+}
+
+dropin_checks() {
+        local map=$T/bin/uoamap before want got st
+        every_error_check
+        echo "# drop-ins"
+        dropin_show
+        before=$OUT
+        cp "$T/uoa.conf" "$T/uoa.conf.whole"
+        mkdir -p "$T/uoa.conf.d"
+        head -n 9 "$T/uoa.conf.whole" >"$T/uoa.conf"
+        tail -n +10 "$T/uoa.conf.whole" >"$T/uoa.conf.d/50-shared.conf"
+        echo "not a policy line" >"$T/uoa.conf.d/50-shared.conf.dpkg-old"
+        echo "not a policy line" >"$T/uoa.conf.d/README"
+        uoat_host "$map" check "$T/uoa.conf"
+        uoat_check "drop-ins: uoamap check reads the main file and its .conf drop-ins only" \
+                "$([ "$RC" = 0 ] && [[ $OUT == *"ok, 4 slices (2 files)"* ]]; echo $?)" \
+                "exit 0, 'ok, 4 slices (2 files)'" "$(uoat_got) stderr '$ERR'"
+        uoamap_live reload
+        uoat_check "drop-ins: uoamap reload of the split policy" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+        dropin_show
+        uoat_check "drop-ins: the split policy is the same policy as the one file" \
+                "$([ "$OUT" = "$before" ]; echo $?)" "$before" "$OUT"
+        uoat_slice "$US1" bind 4 tcp 0.0.0.0 22
+        uoat_expect "drop-ins: S1 (from the drop-in) binds 22 -> 10022" "ok 10.77.0.20 10022"
+        uoat_slice "$US2" bind 4 tcp 0.0.0.0 10500
+        uoat_expect "drop-ins: S2 (from the drop-in) is refused S1's port" "err EACCES"
+
+        printf '%s\n' "$UN address 10.77.0.11" "$UN frob" >"$T/uoa.conf.d/60-bad.conf"
+        want=$(printf '%s\n' \
+                "$T/uoa.conf.d/60-bad.conf:1: address 10.77.0.11 is already assigned to uid $(id -u "$UA") ($T/uoa.conf:2)" \
+                "$T/uoa.conf.d/60-bad.conf:2: unknown keyword 'frob'" | sort)
+        uoat_host "$map" check "$T/uoa.conf"
+        got=$(dropin_errors "$ERR" "")
+        uoat_check "drop-ins: uoamap check names both files of a conflict, and every error" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+        uoamap_live reload
+        got=$(dropin_errors "$ERR" "uoamap: ")
+        uoat_check "drop-ins: uoamap reload is refused with the same messages" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+        kill -HUP "$UOAT_UOAD_PID"
+        sleep 0.3
+        got=$(dropin_errors "$(grep -F "60-bad.conf" "$T/uoad.log")" "uoad: reload refused, keeping the current policy: ")
+        uoat_check "drop-ins: SIGHUP is refused with the same messages in uoad's log" \
+                "$([ "$got" = "$want" ]; echo $?)" "$want" "$got"
+        uoat_capture ip netns exec "$P" "$BUILD/uoad" --engine seccomp --config "$T/uoa.conf" --socket "$T/refused.sock"
+        got=$(dropin_errors "$ERR" "uoad: ")
+        uoat_check "drop-ins: a starting uoad refuses them with the same messages" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$want" ] && [ ! -e "$T/refused.sock" ]; echo $?)" \
+                "$want" "$(uoat_got) stderr '$ERR'"
+        dropin_show
+        uoat_check "drop-ins: the served policy is unchanged after the refusals" \
+                "$([ "$OUT" = "$before" ]; echo $?)" "$before" "$OUT"
+
+        rm -r "$T/uoa.conf.d"
+        cp "$T/uoa.conf.whole" "$T/uoa.conf"
+        uoamap_live reload
+        uoat_check "drop-ins: back to the one file" "$RC" "exit 0" "$(uoat_got) stderr '$ERR'"
+}
+
 # ---- shutdown --------------------------------------------------------------------
 # A supervised process whose uoad goes away must get errors, never unchecked
 # access (§5.3); SIGTERM removes what uoad applied (§8).
@@ -1348,6 +1436,7 @@ main() {
                 launcher_checks
                 unwrapped_checks
                 uoamap_checks
+                dropin_checks
                 shutdown_checks
                 crash_checks
         else
