@@ -1,6 +1,6 @@
 /* netlink-proxy/nlrewrite.c: the rewriter of what the kernel sends a slice
  * (replies and notifications): only the slice's routes, its table shown as
- * main, the client's port id. Pure: no I/O, no logging. */
+ * main, only its links and addresses (nlview.c), the client's port id. Pure: no I/O, no logging. */
 #include <stddef.h>
 #include <string.h>
 
@@ -100,6 +100,8 @@ static int64_t msg_put(const nl_view *v, uint32_t kernel_portid, uint32_t client
         route_table_at t = { 0 };
 
         if (route && !route_visible(v, kernel_portid, nlh, &t))
+                return 0;
+        if (!route && !nlview_msg_visible(v, nlh))
                 return 0;
         if (size > room)
                 return -1;
