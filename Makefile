@@ -35,7 +35,7 @@ SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
 RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
 MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
-               libuoa-preload/nl_sockopt.c
+               libuoa-preload/nl_sockopt.c libuoa-preload/ifview.c
 NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c netlink-proxy/nlview.c
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))

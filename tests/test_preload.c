@@ -379,9 +379,11 @@ Test(preload, uoad_going_away_is_an_error_never_end_of_file, .timeout = TEST_TIM
 Test(preload, exports_only_the_interposed_symbols, .timeout = TEST_TIMEOUT_S)
 {
         static const char *const expected[] = {
-                "__recv_chk", "__recvfrom_chk", "bind",    "close",    "connect",     "getpeername",
-                "getsockname", "getsockopt",    "recv",    "recvfrom", "recvmmsg",    "recvmsg",
-                "send",        "sendmmsg",      "sendmsg", "sendto",   "setsockopt",  "socket",
+                "__recv_chk",     "__recvfrom_chk", "bind",           "close",       "connect",
+                "getifaddrs",     "getpeername",    "getsockname",    "getsockopt",  "if_indextoname",
+                "if_nameindex",   "if_nametoindex", "recv",           "recvfrom",    "recvmmsg",
+                "recvmsg",        "send",           "sendmmsg",       "sendmsg",     "sendto",
+                "setsockopt",     "socket",
         };
         char lib[PATH_MAX], cmd[PATH_MAX + 64], line[256], sym[128];
         size_t n = 0;
