@@ -92,7 +92,8 @@ size_t nlsan_dump_error_build(const struct nlmsghdr *req, int error, const char 
  * multicast notifications) into out: route messages (NEW/DELROUTE) of any
  * table but v->table are dropped, and so are routes with rtm_protocol 250;
  * the slice's table becomes 254 (rtm_table and RTA_TABLE); link and address
- * messages the slice does not see (nlview_msg_visible) are dropped; nlmsg_pid
+ * messages the slice does not see (nlview_msg_visible) are dropped, those
+ * it sees pass nlview_msg_rewrite(); nlmsg_pid
  * equal to kernel_portid becomes client_portid. Everything else is copied as is.
  * Malformed messages are dropped. Returns the new length (0: nothing left). */
 size_t nlrw_datagram(const nl_view *v, uint32_t kernel_portid, uint32_t client_portid,
@@ -113,3 +114,9 @@ bool nlview_msg_visible(const nl_view *v, const struct nlmsghdr *nlh);
  * link that does not exist (a lookup by IFLA_ALT_IFNAME too, for a slice
  * that lists interfaces); 0 to forward it. */
 int nlview_getlink_check(const nl_view *v, const struct nlmsghdr *in);
+/* The copy of a visible message as the slice sees it: an IPv4 address is
+ * never secondary (IFA_F_SECONDARY cleared in ifa_flags and IFA_FLAGS). The
+ * primary address of its subnet is mostly the host's or another slice's,
+ * which the slice does not see, and daemons skip secondaries (BIRD's
+ * direct protocol makes no connected route of one). */
+void nlview_msg_rewrite(struct nlmsghdr *nlh);

@@ -111,6 +111,8 @@ static int64_t msg_put(const nl_view *v, uint32_t kernel_portid, uint32_t client
                 memcpy(o + offsetof(struct nlmsghdr, nlmsg_pid), &client_portid, sizeof(client_portid));
         if (route && t.table == v->table)
                 route_rename(o, &t);
+        if (!route)
+                nlview_msg_rewrite((struct nlmsghdr *)o);
         return (int64_t)size;
 }
 

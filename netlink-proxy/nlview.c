@@ -184,3 +184,35 @@ int nlview_getlink_check(const nl_view *v, const struct nlmsghdr *in)
                 return 0;
         return nlview_link_visible(v, name) ? 0 : -ENODEV;
 }
+
+/* IPv4 only: in IPv6 the same bit is IFA_F_TEMPORARY. */
+void nlview_msg_rewrite(struct nlmsghdr *nlh)
+{
+        struct ifaddrmsg *ifa;
+        uint8_t *p;
+        size_t len, off = 0;
+
+        if ((nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) ||
+            mnl_nlmsg_get_payload_len(nlh) < NLMSG_ALIGN(sizeof(*ifa)))
+                return;
+        ifa = mnl_nlmsg_get_payload(nlh);
+        if (ifa->ifa_family != AF_INET)
+                return;
+        ifa->ifa_flags &= (uint8_t)~IFA_F_SECONDARY;
+        p = mnl_nlmsg_get_payload_offset(nlh, sizeof(*ifa));
+        len = mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(*ifa));
+        while (off < len) {
+                struct nlattr *a = (struct nlattr *)(p + off);
+
+                if (!mnl_attr_ok(a, (int)(len - off)))
+                        return;
+                if (mnl_attr_get_type(a) == IFA_FLAGS && mnl_attr_get_payload_len(a) == sizeof(uint32_t)) {
+                        uint32_t flags;
+
+                        memcpy(&flags, mnl_attr_get_payload(a), sizeof(flags));
+                        flags &= ~(uint32_t)IFA_F_SECONDARY;
+                        memcpy(mnl_attr_get_payload(a), &flags, sizeof(flags));
+                }
+                off += MNL_ALIGN(a->nla_len);
+        }
+}

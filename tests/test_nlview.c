@@ -276,3 +276,34 @@ Test(view, link_visibility_by_name)
         cr_assert_not(nlview_link_visible(&V, NULL));
         cr_assert(nlview_link_visible(&BIG, "eth0"));
 }
+
+Test(view, an_ipv4_address_is_never_shown_as_secondary_and_ipv6_flags_are_kept)
+{
+        size_t len = 0, n;
+        struct nlmsghdr *nlh;
+        struct ifaddrmsg *ifa;
+        const struct ifaddrmsg *got;
+        parsed p;
+
+        for (int i = 0; i < 2; i++) {
+                nlh = msg_start(dg, &len, RTM_NEWADDR, NLM_F_MULTI);
+                ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+                *ifa = (struct ifaddrmsg){ .ifa_family = i ? AF_INET6 : AF_INET, .ifa_index = 2,
+                                           .ifa_flags = IFA_F_SECONDARY | IFA_F_PERMANENT };
+                put_addr(nlh, IFA_ADDRESS, i ? "2001:db8::11" : "10.0.0.11");
+                mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_SECONDARY | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+                len += nlh->nlmsg_len;
+        }
+        n = nlrw_datagram(&V, 9, 10, dg, len, rw_buf, sizeof(rw_buf));
+        cr_assert_eq(n, len);
+        got = mnl_nlmsg_get_payload((const struct nlmsghdr *)rw_buf);
+        cr_assert_eq(got->ifa_flags, IFA_F_PERMANENT, "the primary of its subnet may be the host's, hidden");
+        p = parse((const struct nlmsghdr *)rw_buf, sizeof(*got));
+        cr_assert_eq(mnl_attr_get_u32(p.tb[IFA_FLAGS]), IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+        /* In IPv6 the same bit is IFA_F_TEMPORARY: untouched. */
+        nlh = (struct nlmsghdr *)(rw_buf + MNL_ALIGN(((struct nlmsghdr *)rw_buf)->nlmsg_len));
+        got = mnl_nlmsg_get_payload(nlh);
+        cr_assert_eq(got->ifa_flags, IFA_F_TEMPORARY | IFA_F_PERMANENT);
+        p = parse(nlh, sizeof(*got));
+        cr_assert_eq(mnl_attr_get_u32(p.tb[IFA_FLAGS]), IFA_F_TEMPORARY | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+}

@@ -247,6 +247,12 @@ static void check_view(const nl_view *v, const struct nlmsghdr *nlh)
                 return;
         }
         ifindex = ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index;
+        /* An IPv4 address is never shown as secondary (its primary may be hidden). */
+        if (((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family == AF_INET) {
+                CHECK(!(((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_flags & IFA_F_SECONDARY));
+                CHECK(!tb[IFA_FLAGS] || mnl_attr_get_payload_len(tb[IFA_FLAGS]) != 4 ||
+                      !(mnl_attr_get_u32(tb[IFA_FLAGS]) & IFA_F_SECONDARY));
+        }
         if (ifindex <= 4 && fake_ifname_of((int)ifindex, name, NULL) == 0 && strcmp(name, "lo") == 0)
                 return;
         a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
