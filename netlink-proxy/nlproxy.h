@@ -106,8 +106,9 @@ bool nlview_link_visible(const nl_view *v, const char *ifname);
 /* Whether the slice sees this message: RTM_NEWLINK/DELLINK of a link it
  * sees (by IFLA_IFNAME, else ifname_of); RTM_NEWADDR/DELADDR of loopback, of
  * an address of the slice, or an IPv6 link-local address (fe80::/10) on a
- * link it sees. Malformed link and address messages are not seen; other
- * types are (the rewriter decides about them). */
+ * link it sees; neighbours (RTM_NEWNEIGH/DELNEIGH) and per-link netconf of
+ * a link it sees (netconf's "all" and "default" always). Malformed messages
+ * of these types are not seen; other types are (the rewriter decides). */
 bool nlview_msg_visible(const nl_view *v, const struct nlmsghdr *nlh);
 /* An RTM_GETLINK request for one link (no dump) by index or IFLA_IFNAME:
  * -ENODEV if the slice does not see that link, as the kernel answers for a

@@ -1,6 +1,7 @@
 /* netlink-proxy/nlview.c: which links and addresses a slice sees
  * (docs/design.md §4, `ip addr`/`ip link` row): loopback, its own addresses,
- * its interfaces when it lists any. Pure: no I/O, no logging; link names of
+ * its interfaces when it lists any; neighbours and per-link settings of the
+ * links it sees. Pure: no I/O, no logging; link names of
  * bare indexes come through nl_view's callback. */
 #include <errno.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
@@ -117,24 +120,56 @@ static bool addr_msg_visible(const nl_view *v, const struct nlmsghdr *nlh)
         const struct nlattr *tb[IFA_LOCAL + 1], *a;
         const struct ifaddrmsg *ifa;
         char name[IFNAMSIZ];
-        bool named;
         uoa_addr addr = { 0 };
 
         if (!attrs_walk(nlh, sizeof(*ifa), tb, IFA_LOCAL, false))
                 return false;
         ifa = mnl_nlmsg_get_payload(nlh);
-        named = name_of(v, ifa->ifa_index, name);
-        if (named && strcmp(name, LOOPBACK_NAME) == 0)
-                return true;
         a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-        if (!a || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) ||
-            mnl_attr_get_payload_len(a) != uoa_addr_size(ifa->ifa_family))
+        if (a && (ifa->ifa_family == AF_INET || ifa->ifa_family == AF_INET6) &&
+            mnl_attr_get_payload_len(a) == uoa_addr_size(ifa->ifa_family)) {
+                addr.family = ifa->ifa_family;
+                memcpy(addr.bytes, mnl_attr_get_payload(a), uoa_addr_size(addr.family));
+                if (policy_slice_address(v->slice, &addr))
+                        return true;
+        }
+        /* The link's name only now: it costs the caller a lookup. */
+        if (!name_of(v, ifa->ifa_index, name))
                 return false;
-        addr.family = ifa->ifa_family;
-        memcpy(addr.bytes, mnl_attr_get_payload(a), uoa_addr_size(addr.family));
-        if (policy_slice_address(v->slice, &addr))
+        if (strcmp(name, LOOPBACK_NAME) == 0)
                 return true;
-        return is_link_local6(&addr) && named && nlview_link_visible(v, name);
+        return addr.family != 0 && is_link_local6(&addr) && nlview_link_visible(v, name);
+}
+
+/* A link's own entries (a neighbour, the link's settings), by its index. */
+static bool index_visible(const nl_view *v, int32_t ifindex)
+{
+        char name[IFNAMSIZ];
+
+        if (v->slice->n_ifnames == 0)
+                return true;
+        return ifindex > 0 && name_of(v, (uint32_t)ifindex, name) && nlview_link_visible(v, name);
+}
+
+static bool neigh_msg_visible(const nl_view *v, const struct nlmsghdr *nlh)
+{
+        if (mnl_nlmsg_get_payload_len(nlh) < NLMSG_ALIGN(sizeof(struct ndmsg)))
+                return false;
+        return index_visible(v, ((const struct ndmsg *)mnl_nlmsg_get_payload(nlh))->ndm_ifindex);
+}
+
+/* Per-link settings (ip monitor netconf): the all and default entries are
+ * every namespace's; a link's only with the link. */
+static bool netconf_msg_visible(const nl_view *v, const struct nlmsghdr *nlh)
+{
+        const struct nlattr *tb[NETCONFA_IFINDEX + 1];
+        int32_t ifindex;
+
+        if (!attrs_walk(nlh, sizeof(struct netconfmsg), tb, NETCONFA_IFINDEX, false) || !tb[NETCONFA_IFINDEX] ||
+            mnl_attr_get_payload_len(tb[NETCONFA_IFINDEX]) != sizeof(int32_t))
+                return false;
+        ifindex = (int32_t)mnl_attr_get_u32(tb[NETCONFA_IFINDEX]);
+        return ifindex == NETCONFA_IFINDEX_ALL || ifindex == NETCONFA_IFINDEX_DEFAULT || index_visible(v, ifindex);
 }
 
 bool nlview_msg_visible(const nl_view *v, const struct nlmsghdr *nlh)
@@ -148,6 +183,12 @@ bool nlview_msg_visible(const nl_view *v, const struct nlmsghdr *nlh)
         case RTM_NEWADDR:
         case RTM_DELADDR:
                 return addr_msg_visible(v, nlh);
+        case RTM_NEWNEIGH:
+        case RTM_DELNEIGH:
+                return neigh_msg_visible(v, nlh);
+        case RTM_NEWNETCONF:
+        case RTM_DELNETCONF:
+                return netconf_msg_visible(v, nlh);
         default:
                 return true;
         }

@@ -1,12 +1,14 @@
 /* tests/test_nlview.c: unit tests of netlink-proxy/nlview.c, the slice's
- * view of links and addresses, alone and through the rewriter and the
- * sanitizer that use it. Links of the fixture: 1 lo, 2 veth0, 3 eth0. */
+ * view of links, addresses and what belongs to links, alone and through
+ * the rewriter and the sanitizer that use it. Links of the fixture: 1 lo, 2 veth0, 3 eth0. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
@@ -306,4 +308,64 @@ Test(view, an_ipv4_address_is_never_shown_as_secondary_and_ipv6_flags_are_kept)
         cr_assert_eq(got->ifa_flags, IFA_F_TEMPORARY | IFA_F_PERMANENT);
         p = parse(nlh, sizeof(*got));
         cr_assert_eq(mnl_attr_get_u32(p.tb[IFA_FLAGS]), IFA_F_TEMPORARY | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+}
+
+static void dg_neigh(uint8_t *d, size_t *len, int ifindex)
+{
+        struct nlmsghdr *nlh = msg_start(d, len, RTM_NEWNEIGH, NLM_F_MULTI);
+        struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+
+        *ndm = (struct ndmsg){ .ndm_family = AF_INET, .ndm_ifindex = ifindex };
+        put_addr(nlh, NDA_DST, "10.0.0.99");
+        *len += nlh->nlmsg_len;
+}
+
+static void dg_netconf(uint8_t *d, size_t *len, int ifindex)
+{
+        struct nlmsghdr *nlh = msg_start(d, len, RTM_NEWNETCONF, NLM_F_MULTI);
+        struct netconfmsg *ncm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ncm));
+
+        ncm->ncm_family = AF_INET;
+        mnl_attr_put_u32(nlh, NETCONFA_IFINDEX, (uint32_t)ifindex);
+        *len += nlh->nlmsg_len;
+}
+
+/* The ifindex of each neighbour or netconf message the slice is given. */
+static const char *dg_indexes(const nl_view *v, const uint8_t *in, size_t len)
+{
+        static char text[256];
+        size_t n = nlrw_datagram(v, 9, 10, in, len, rw_buf, sizeof(rw_buf));
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)rw_buf;
+        int left = (int)n;
+
+        text[0] = '\0';
+        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+                int ifindex;
+
+                if (nlh->nlmsg_type == RTM_NEWNEIGH)
+                        ifindex = ((const struct ndmsg *)mnl_nlmsg_get_payload(nlh))->ndm_ifindex;
+                else
+                        ifindex = (int)mnl_attr_get_u32(parse(nlh, sizeof(struct netconfmsg)).tb[NETCONFA_IFINDEX]);
+                snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%d", text[0] ? " " : "", ifindex);
+        }
+        return text;
+}
+
+Test(view, neighbours_and_link_settings_go_with_their_link)
+{
+        size_t len = 0;
+
+        dg_neigh(dg, &len, 1);
+        dg_neigh(dg, &len, 2);
+        dg_neigh(dg, &len, 3);
+        dg_neigh(dg, &len, 0);
+        cr_assert_str_eq(dg_indexes(&V, dg, len), "1 2");
+        cr_assert_str_eq(dg_indexes(&BIG, dg, len), "1 2 3 0");
+        len = 0;
+        dg_netconf(dg, &len, NETCONFA_IFINDEX_ALL);
+        dg_netconf(dg, &len, NETCONFA_IFINDEX_DEFAULT);
+        dg_netconf(dg, &len, 2);
+        dg_netconf(dg, &len, 3);
+        cr_assert_str_eq(dg_indexes(&V, dg, len), "-1 -2 2");
+        cr_assert_str_eq(dg_indexes(&BIG, dg, len), "-1 -2 2 3");
 }

@@ -5,7 +5,8 @@
  * sources, fits its buffer and parses cleanly; a rewritten datagram holds
  * no route of another table (but in the answer to the slice's own route
  * lookup), no link but loopback and the slice's interfaces, no address
- * but loopback's, the slice's and link-local ones on its links. First
+ * but loopback's, the slice's and link-local ones on its links, no
+ * neighbour or netconf entry of a link it does not see. First
  * input byte: view and output size.
  *
  * Build and run: make build/fuzz/fuzz_nlsan && build/fuzz/fuzz_nlsan -max_len=4096 CORPUS_DIR
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 
 #include "netlink-proxy/nlproxy.h"
@@ -269,6 +272,43 @@ static void check_view(const nl_view *v, const struct nlmsghdr *nlh)
         }
 }
 
+/* A neighbour or netconf message: of a link the slice sees. */
+static void check_link_entry(const nl_view *v, const struct nlmsghdr *nlh)
+{
+        char name[16];
+        int32_t ifindex;
+
+        if (nlh->nlmsg_type == RTM_NEWNEIGH || nlh->nlmsg_type == RTM_DELNEIGH) {
+                CHECK(mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ndmsg));
+                ifindex = ((const struct ndmsg *)mnl_nlmsg_get_payload(nlh))->ndm_ifindex;
+        } else {
+                const struct nlattr *a = NULL;
+                const uint8_t *p;
+                size_t len, off = 0;
+
+                CHECK(mnl_nlmsg_get_payload_len(nlh) >= NLMSG_ALIGN(sizeof(struct netconfmsg)));
+                p = mnl_nlmsg_get_payload_offset(nlh, sizeof(struct netconfmsg));
+                len = mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(struct netconfmsg));
+                while (off < len) {
+                        const struct nlattr *x = (const struct nlattr *)(p + off);
+
+                        CHECK(mnl_attr_ok(x, (int)(len - off)));
+                        if (mnl_attr_get_type(x) == NETCONFA_IFINDEX) {
+                                CHECK(!a);
+                                a = x;
+                        }
+                        off += MNL_ALIGN(x->nla_len);
+                }
+                CHECK(a && mnl_attr_get_payload_len(a) == 4);
+                ifindex = (int32_t)mnl_attr_get_u32(a);
+                if (ifindex == NETCONFA_IFINDEX_ALL || ifindex == NETCONFA_IFINDEX_DEFAULT)
+                        return;
+        }
+        if (v->slice->n_ifnames == 0)
+                return;
+        CHECK(fake_ifname_of(ifindex, name, NULL) == 0 && name_seen(v, name));
+}
+
 static void fuzz_datagram(const nl_view *v, const uint8_t *data, size_t size, size_t cap)
 {
         const struct nlmsghdr *nlh = (const struct nlmsghdr *)out_buf;
@@ -287,6 +327,11 @@ static void fuzz_datagram(const nl_view *v, const uint8_t *data, size_t size, si
                 if (nlh->nlmsg_type >= RTM_NEWLINK && nlh->nlmsg_type <= RTM_DELADDR &&
                     nlh->nlmsg_type != RTM_GETLINK && nlh->nlmsg_type != RTM_SETLINK) {
                         check_view(v, nlh);
+                        continue;
+                }
+                if (nlh->nlmsg_type == RTM_NEWNEIGH || nlh->nlmsg_type == RTM_DELNEIGH ||
+                    nlh->nlmsg_type == RTM_NEWNETCONF || nlh->nlmsg_type == RTM_DELNETCONF) {
+                        check_link_entry(v, nlh);
                         continue;
                 }
                 if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE)

@@ -841,6 +841,12 @@ view_link_checks() {
         view_check "ip link show of its own interface works" "$([ "$RC" = 0 ] && has veth0; echo $?)"
         ip_as "$UB" addr show dev "$VIEW_LINK"
         view_check "ip addr show dev HIDDEN fails too" "$([ "$RC" != 0 ] && ! has 10.88.0.1; echo $?)"
+        ip -n "$H" neigh replace 10.88.0.9 lladdr 02:00:00:00:88:09 dev "$VIEW_LINK"
+        ip -n "$H" neigh replace 10.77.0.99 lladdr 02:00:00:00:77:99 dev veth0
+        ip_as "$UB" neigh
+        view_check "ip neigh: $UB sees its interface's neighbours, not a hidden link's" \
+                "$(has 10.77.0.99 && ! has 10.88.0.9 && ! has "$VIEW_LINK"; echo $?)"
+        ip -n "$H" neigh del 10.77.0.99 dev veth0
 }
 
 view_libc_checks() {
