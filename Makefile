@@ -37,8 +37,8 @@ SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
 RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
 MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
-               libuoa-preload/nl_sockopt.c
-NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c
+               libuoa-preload/nl_sockopt.c libuoa-preload/ifview.c
+NLPROXY_SRC := netlink-proxy/nlsan.c netlink-proxy/nlrewrite.c netlink-proxy/nlview.c
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(POLICY_SRC) $(NLPROXY_SRC))
@@ -96,7 +96,7 @@ $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 # netlink-proxy suites (tests/nltest.h).
 $(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_policy_lookup \
 $(B)/tests/test_policy_decide $(B)/tests/test_policy_source: tests/policytest.c
-$(B)/tests/test_nlsan $(B)/tests/test_nlrewrite: tests/nltest.c
+$(B)/tests/test_nlsan $(B)/tests/test_nlrewrite $(B)/tests/test_nlview: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
 

@@ -63,7 +63,10 @@ typedef struct nlsan_verdict {
  *    request naming another table -EPERM. RTM_GETROUTE without DUMP (route
  *    get): RTA_UID set to the slice's uid.
  *  - RTM_GETLINK, GETADDR, GETNEIGH, GETNETCONF: forwarded unchanged (what
- *    any user may read). RTM_GETRULE dump: NLSAN_EMPTY_DUMP.
+ *    any user may read), but a GETLINK of one link the slice does not see
+ *    (nlview_getlink_check) is refused with -ENODEV and no message, the
+ *    kernel's answer for a link that does not exist. RTM_GETRULE dump:
+ *    NLSAN_EMPTY_DUMP.
  *  - RTM_NEWNEXTHOP/DELNEXTHOP/GETNEXTHOP: -EOPNOTSUPP; rules, addresses,
  *    links, neighbours changes: -EPERM; anything else -EOPNOTSUPP.
  * Returns 0 (see *ret) or -EINVAL for a message too malformed to answer
@@ -88,8 +91,33 @@ size_t nlsan_dump_error_build(const struct nlmsghdr *req, int error, const char 
 /* Rewrite one datagram from the kernel (replies to the slice's requests and
  * multicast notifications) into out: route messages (NEW/DELROUTE) of any
  * table but v->table are dropped, and so are routes with rtm_protocol 250;
- * the slice's table becomes 254 (rtm_table and RTA_TABLE); nlmsg_pid equal
- * to kernel_portid becomes client_portid. Everything else is copied as is.
+ * the slice's table becomes 254 (rtm_table and RTA_TABLE); link and address
+ * messages the slice does not see (nlview_msg_visible) are dropped, those
+ * it sees pass nlview_msg_rewrite(); nlmsg_pid
+ * equal to kernel_portid becomes client_portid. Everything else is copied as is.
  * Malformed messages are dropped. Returns the new length (0: nothing left). */
 size_t nlrw_datagram(const nl_view *v, uint32_t kernel_portid, uint32_t client_portid,
                      const void *in, size_t len, void *out, size_t cap);
+
+/* The slice's view of links and addresses (nlview.c; docs/design.md §4):
+ * loopback ("lo") and, when the slice lists interfaces, only those; all
+ * links when it lists none. */
+bool nlview_link_visible(const nl_view *v, const char *ifname);
+/* Whether the slice sees this message: RTM_NEWLINK/DELLINK of a link it
+ * sees (by IFLA_IFNAME, else ifname_of); RTM_NEWADDR/DELADDR of loopback, of
+ * an address of the slice, or an IPv6 link-local address (fe80::/10) on a
+ * link it sees; neighbours (RTM_NEWNEIGH/DELNEIGH) and per-link netconf of
+ * a link it sees (netconf's "all" and "default" always). Malformed messages
+ * of these types are not seen; other types are (the rewriter decides). */
+bool nlview_msg_visible(const nl_view *v, const struct nlmsghdr *nlh);
+/* An RTM_GETLINK request for one link (no dump) by index or IFLA_IFNAME:
+ * -ENODEV if the slice does not see that link, as the kernel answers for a
+ * link that does not exist (a lookup by IFLA_ALT_IFNAME too, for a slice
+ * that lists interfaces); 0 to forward it. */
+int nlview_getlink_check(const nl_view *v, const struct nlmsghdr *in);
+/* The copy of a visible message as the slice sees it: an IPv4 address is
+ * never secondary (IFA_F_SECONDARY cleared in ifa_flags and IFA_FLAGS). The
+ * primary address of its subnet is mostly the host's or another slice's,
+ * which the slice does not see, and daemons skip secondaries (BIRD's
+ * direct protocol makes no connected route of one). */
+void nlview_msg_rewrite(struct nlmsghdr *nlh);

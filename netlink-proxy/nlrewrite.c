@@ -1,6 +1,6 @@
 /* netlink-proxy/nlrewrite.c: the rewriter of what the kernel sends a slice
  * (replies and notifications): only the slice's routes, its table shown as
- * main, the client's port id. Pure: no I/O, no logging. */
+ * main, only its links and addresses (nlview.c), the client's port id. Pure: no I/O, no logging. */
 #include <stddef.h>
 #include <string.h>
 
@@ -101,6 +101,8 @@ static int64_t msg_put(const nl_view *v, uint32_t kernel_portid, uint32_t client
 
         if (route && !route_visible(v, kernel_portid, nlh, &t))
                 return 0;
+        if (!route && !nlview_msg_visible(v, nlh))
+                return 0;
         if (size > room)
                 return -1;
         memset(o, 0, size);
@@ -109,6 +111,8 @@ static int64_t msg_put(const nl_view *v, uint32_t kernel_portid, uint32_t client
                 memcpy(o + offsetof(struct nlmsghdr, nlmsg_pid), &client_portid, sizeof(client_portid));
         if (route && t.table == v->table)
                 route_rename(o, &t);
+        if (!route)
+                nlview_msg_rewrite((struct nlmsghdr *)o);
         return (int64_t)size;
 }
 

@@ -620,6 +620,11 @@ static int dispatch(const nl_view *v, const struct nlmsghdr *in, struct nlmsghdr
         case RTM_GETROUTE:
                 return dump ? route_dump(v, in, out, cap, vd) : route_get(v, in, out, cap, vd);
         case RTM_GETLINK:
+                /* No message: a hidden link is one that does not exist. */
+                if (nlview_getlink_check(v, in) < 0) {
+                        *vd = (nlsan_verdict){ .action = NLSAN_REFUSE, .error = -ENODEV };
+                        return 0;
+                }
                 return read_only(in, sizeof(struct ifinfomsg), out, cap, vd);
         case RTM_GETADDR:
                 return read_only(in, sizeof(struct ifaddrmsg), out, cap, vd);

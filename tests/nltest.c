@@ -26,7 +26,9 @@ uint8_t rw_buf[OUT_CAP] __attribute__((aligned(8)));
 static int fake_ifname_of(int ifindex, char *name, void *userdata)
 {
         (void)userdata;
-        if (ifindex == 2)
+        if (ifindex == 1)
+                strcpy(name, "lo");
+        else if (ifindex == 2)
                 strcpy(name, "veth0");
         else if (ifindex == 3)
                 strcpy(name, "eth0");

@@ -30,6 +30,8 @@ static void dg_route(uint8_t *d, size_t *len, uint16_t type, uint32_t table, boo
         *len += nlh->nlmsg_len;
 }
 
+/* A message of a type the rewriter copies as is (netns ids, qdiscs,
+ * control messages; links, addresses, neighbours: test_nlview.c). */
 static void dg_other(uint8_t *d, size_t *len, uint16_t type, uint32_t pid)
 {
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(d + *len);
@@ -118,8 +120,8 @@ Test(rewrite, kernel_port_id_becomes_the_clients)
         size_t len = 0, n;
 
         dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 9);
-        dg_other(req_buf, &len, RTM_NEWLINK, 9);
-        dg_other(req_buf, &len, RTM_NEWADDR, 12345);
+        dg_other(req_buf, &len, RTM_NEWNSID, 9);
+        dg_other(req_buf, &len, RTM_NEWQDISC, 12345);
         dg_other(req_buf, &len, NLMSG_DONE, 9);
         n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
         cr_assert_eq(dg_count(rw_buf, n), 4);
@@ -131,15 +133,15 @@ Test(rewrite, kernel_port_id_becomes_the_clients)
 
 Test(rewrite, mixed_batch_keeps_order_and_copies_other_types)
 {
-        static const uint16_t want[] = { RTM_NEWLINK, RTM_NEWROUTE, NLMSG_ERROR, RTM_NEWADDR, NLMSG_DONE };
+        static const uint16_t want[] = { RTM_NEWNSID, RTM_NEWROUTE, NLMSG_ERROR, RTM_NEWQDISC, NLMSG_DONE };
         size_t len = 0, n;
 
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
+        dg_other(req_buf, &len, RTM_NEWNSID, 0);
         dg_route(req_buf, &len, RTM_NEWROUTE, RT_TABLE_MAIN, true, RTPROT_BOOT, 0);
         dg_route(req_buf, &len, RTM_NEWROUTE, 100, true, RTPROT_BOOT, 0);
         dg_other(req_buf, &len, NLMSG_ERROR, 0);
         dg_route(req_buf, &len, RTM_NEWROUTE, 32800, true, RTPROT_BOOT, 0);
-        dg_other(req_buf, &len, RTM_NEWADDR, 0);
+        dg_other(req_buf, &len, RTM_NEWQDISC, 0);
         dg_other(req_buf, &len, NLMSG_DONE, 0);
         n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, sizeof(rw_buf));
         cr_assert_eq(dg_count(rw_buf, n), 5);
@@ -184,8 +186,8 @@ Test(rewrite, output_buffer_too_small_keeps_what_fits)
 {
         size_t len = 0, n;
 
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
-        dg_other(req_buf, &len, RTM_NEWLINK, 0);
+        dg_other(req_buf, &len, RTM_NEWNSID, 0);
+        dg_other(req_buf, &len, RTM_NEWNSID, 0);
         n = nlrw_datagram(&V, 9, 10, req_buf, len, rw_buf, len - 1);
         cr_assert_eq(n, len / 2);
 }

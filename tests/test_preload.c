@@ -7,10 +7,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,6 +36,8 @@ typedef enum fake_mode {
         FAKE_SERVE,      /* answer like uoad */
         FAKE_REFUSE,     /* answer "error ..." (a user without a slice) */
         FAKE_HANG_UP,    /* hand over the data socket, then close everything */
+        FAKE_VIEW_LO,    /* serve, and answer link/address dumps with loopback only */
+        FAKE_VIEW_NO_LO, /* ... with every link of the host but loopback */
 } fake_mode;
 
 typedef struct record {
@@ -86,7 +91,7 @@ static void fake_handshake(fake *f, int ctl)
         pthread_mutex_lock(&f->lock);
         f->handshakes++;
         pthread_mutex_unlock(&f->lock);
-        if (f->mode != FAKE_SERVE) {
+        if (f->mode == FAKE_REFUSE || f->mode == FAKE_HANG_UP) {
                 close(pair[0]);
                 close(ctl);
                 return;
@@ -98,6 +103,71 @@ static void fake_handshake(fake *f, int ctl)
                         return;
                 }
         cr_assert_fail("too many connections");
+}
+
+/* One message of a dump answer: header, family header, one attribute. */
+static void fake_dump_msg(int data, const struct nlmsghdr *req, uint16_t type, const void *hdr, size_t hdrlen,
+                          uint16_t attr, const void *val, size_t vallen)
+{
+        char buf[256] __attribute__((aligned(4))) = { 0 };
+        struct nlmsghdr *nh = (struct nlmsghdr *) buf;
+        struct rtattr *a = (struct rtattr *) (buf + NLMSG_LENGTH(NLMSG_ALIGN(hdrlen)));
+
+        *nh = (struct nlmsghdr) { .nlmsg_type = type, .nlmsg_flags = NLM_F_MULTI, .nlmsg_seq = req->nlmsg_seq,
+                                  .nlmsg_pid = FAKE_PORTID };
+        memcpy(NLMSG_DATA(nh), hdr, hdrlen);
+        if (vallen) {
+                a->rta_type = attr;
+                a->rta_len = (unsigned short) RTA_LENGTH(vallen);
+                memcpy(RTA_DATA(a), val, vallen);
+        }
+        nh->nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(hdrlen)) + (vallen ? RTA_ALIGN(a->rta_len) : 0);
+        cr_assert_eq(send(data, buf, nh->nlmsg_len, MSG_NOSIGNAL), (ssize_t) nh->nlmsg_len);
+}
+
+static bool fake_view_has(const fake *f, const char *name)
+{
+        return (strcmp(name, "lo") == 0) == (f->mode == FAKE_VIEW_LO);
+}
+
+/* A view as uoad's proxy would give it, from the host's real links and
+ * addresses (this process is not preloaded: glibc's answers are the
+ * kernel's). */
+static void fake_view_dump(fake *f, int data, const struct nlmsghdr *req)
+{
+        struct if_nameindex *links = if_nameindex();
+        struct ifaddrs *addrs = NULL;
+        int done = 0;
+
+        cr_assert_not_null(links);
+        if (req->nlmsg_type == RTM_GETLINK) {
+                for (struct if_nameindex *l = links; l->if_index; l++) {
+                        struct ifinfomsg ifi = { .ifi_index = (int) l->if_index };
+
+                        if (fake_view_has(f, l->if_name))
+                                fake_dump_msg(data, req, RTM_NEWLINK, &ifi, sizeof(ifi), IFLA_IFNAME, l->if_name,
+                                              strlen(l->if_name) + 1);
+                }
+        } else {
+                cr_assert_eq(getifaddrs(&addrs), 0);
+                for (struct ifaddrs *a = addrs; a; a = a->ifa_next) {
+                        int fam = a->ifa_addr ? a->ifa_addr->sa_family : AF_UNSPEC;
+                        struct ifaddrmsg ifa = { .ifa_family = (unsigned char) fam,
+                                                 .ifa_index = if_nametoindex(a->ifa_name) };
+
+                        if (!fake_view_has(f, a->ifa_name) || (fam != AF_INET && fam != AF_INET6))
+                                continue;
+                        if (fam == AF_INET)
+                                fake_dump_msg(data, req, RTM_NEWADDR, &ifa, sizeof(ifa), IFA_LOCAL,
+                                              &((struct sockaddr_in *) a->ifa_addr)->sin_addr, 4);
+                        else
+                                fake_dump_msg(data, req, RTM_NEWADDR, &ifa, sizeof(ifa), IFA_ADDRESS,
+                                              &((struct sockaddr_in6 *) a->ifa_addr)->sin6_addr, 16);
+                }
+                freeifaddrs(addrs);
+        }
+        if_freenameindex(links);
+        fake_dump_msg(data, req, NLMSG_DONE, &done, sizeof(done), 0, NULL, 0);
 }
 
 /* An ack for the request, queued on the data socket before the answer. */
@@ -114,6 +184,9 @@ static void fake_request(fake *f, int data, const char *buf, size_t len)
         pthread_mutex_lock(&f->lock);
         f->nreq++;
         pthread_mutex_unlock(&f->lock);
+        if ((f->mode == FAKE_VIEW_LO || f->mode == FAKE_VIEW_NO_LO) && (req.nlmsg_flags & NLM_F_DUMP) &&
+            (req.nlmsg_type == RTM_GETLINK || req.nlmsg_type == RTM_GETADDR))
+                return fake_view_dump(f, data, &req);
         if (!(req.nlmsg_flags & NLM_F_ACK))
                 return;
         ack.nh = (struct nlmsghdr) { .nlmsg_len = sizeof(ack), .nlmsg_type = NLMSG_ERROR,
@@ -376,12 +449,65 @@ Test(preload, uoad_going_away_is_an_error_never_end_of_file, .timeout = TEST_TIM
         cr_assert_eq(f.handshakes, 1, "the socket was not proxied");
 }
 
+/* The client's "ifview" lines that start with what. */
+static bool client_says(const char *out, const char *line)
+{
+        size_t n = strlen(line);
+
+        for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+/* The "ifview" scenario against a fake uoad whose view is mode's: every
+ * line of says is in its output, no text of absent is. */
+static void ifview_check(fake_mode mode, const char *const *says, const char *const *absent, char *out,
+                         size_t len)
+{
+        fake f;
+
+        fake_start(&f, mode);
+        cr_assert_eq(client_run("ifview", f.path, false, out, len), 0, "%s", out);
+        fake_stop(&f, 0);
+        for (; *says; says++)
+                cr_assert(client_says(out, *says), "no line '%s' in:\n%s", *says, out);
+        for (; *absent; absent++)
+                cr_assert_null(strstr(out, *absent), "'%s' shown in:\n%s", *absent, out);
+}
+
+Test(preload, libc_interface_calls_show_the_proxys_view, .timeout = TEST_TIMEOUT_S)
+{
+        static const char *const says[] = { "ifa lo inet 127.0.0.1", "ifa lo packet", "index lo",
+                                            "nametoindex lo ok", "only-lo: yes", NULL };
+        static const char *const absent[] = { NULL };
+        char out[8192];
+
+        ifview_check(FAKE_VIEW_LO, says, absent, out, sizeof(out));
+}
+
+/* lo is glibc's first entry, the head of its one allocation: hidden, the
+ * list must still be freeable (a bad free aborts the client). */
+Test(preload, a_hidden_head_of_getifaddrs_leaves_a_list_that_frees, .timeout = TEST_TIMEOUT_S)
+{
+        static const char *const says[] = { "nametoindex lo hidden", "indextoname 1 hidden", "freed", NULL };
+        static const char *const absent[] = { "ifa lo ", "index lo\n", NULL };
+        char out[8192];
+
+        ifview_check(FAKE_VIEW_NO_LO, says, absent, out, sizeof(out));
+        if (if_nametoindex("lo") != 1 || !if_indextoname(2, (char[IF_NAMESIZE]){ 0 }))
+                return; /* no link but loopback here: nothing else to show */
+        cr_assert_not_null(strstr(out, "ifa "), "the host's other links vanished with loopback:\n%s", out);
+}
+
 Test(preload, exports_only_the_interposed_symbols, .timeout = TEST_TIMEOUT_S)
 {
         static const char *const expected[] = {
-                "__recv_chk", "__recvfrom_chk", "bind",    "close",    "connect",     "getpeername",
-                "getsockname", "getsockopt",    "recv",    "recvfrom", "recvmmsg",    "recvmsg",
-                "send",        "sendmmsg",      "sendmsg", "sendto",   "setsockopt",  "socket",
+                "__recv_chk",     "__recvfrom_chk", "bind",           "close",       "connect",
+                "getifaddrs",     "getpeername",    "getsockname",    "getsockopt",  "if_indextoname",
+                "if_nameindex",   "if_nametoindex", "recv",           "recvfrom",    "recvmmsg",
+                "recvmsg",        "send",           "sendmmsg",       "sendmsg",     "sendto",
+                "setsockopt",     "socket",
         };
         char lib[PATH_MAX], cmd[PATH_MAX + 64], line[256], sym[128];
         size_t n = 0;

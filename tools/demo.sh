@@ -202,6 +202,18 @@ isolation() {
         expect "Error: uoa: table ${VINI_TABLE[u11]} ..." "$([ "$RC" != 0 ] && [[ $ERR == *"uoa: table ${VINI_TABLE[u11]}"* ]]; echo $?)"
         as_slice A u00 ip route show table "${VINI_TABLE[u11]}"
         expect "refused, nothing listed" "$([ "$RC" != 0 ] && ! has 10.200.; echo $?)"
+        say "" "Each slice sees its own addresses only (ip addr, BIRD, zebra), so its daemons announce"
+        say "only its own connected prefixes (u00's LAN 10.210.1.0/24 on A, never u11's 10.211.1.0/24):"
+        as_slice A u00 ip -br addr
+        expect "lo's and u00's addresses only" \
+                "$(has 10.12.0.10/24 && has 10.210.1.1/24 && ! has 10.12.0.1/ && ! has 10.12.0.11/ && ! has 10.211.; echo $?)"
+        as_slice A u00 birdc -s A/u00/bird.ctl show route protocol connected
+        expect "u00's connected prefixes, not u11's" "$(has 10.210.1.0/24 && ! has 10.211.1.0/24; echo $?)"
+        as_slice A u11 vtysh --vty_socket A/u11 -c "show ip route connected"
+        expect "u11's connected prefixes, not u00's" "$(has 10.211.1.0/24 && ! has 10.210.1.0/24; echo $?)"
+        as_root B ip route show table "${VINI_TABLE[u00]}" root 10.210.0.0/15
+        expect "B learned u00's LAN from u00's BGP, and nothing of u11's" \
+                "$(has "10.210.1.0/24 via 10.12.0.10" && ! has 10.211.; echo $?)"
         say "" "u11 has no route to u00's address on C, whatever u00's table says:"
         as_slice A u11 ping -c 1 -W 1 10.23.0.30
         expect "Network is unreachable" "$([ "$RC" != 0 ] && [[ $ERR == *unreachable* ]]; echo $?)"

@@ -14,6 +14,9 @@
 # per slice: u00 .N0, u11 .N1 (N the node's number). Both slices announce the
 # same loopback-like prefix 10.200.N.0/24 (blackhole) from node N, plus their
 # own addresses as /32, so traffic between A and C crosses B, which forwards.
+# On A each slice also has a LAN address with a prefix of its own on a-b
+# (u00 10.210.1.1/24, u11 10.211.1.1/24): BIRD's direct protocol announces
+# the connected prefixes it sees, and sees only its slice's (issue 15).
 
 VINI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/integration/lib.sh
@@ -30,6 +33,8 @@ declare -A VINI_USER=([u00]=u00_$VINI_ID [u11]=u11_$VINI_ID)
 declare -A VINI_TABLE=([u00]=32800 [u11]=32811)
 declare -A VINI_OCTET=([u00]=0 [u11]=1)        # slice address: .N0 / .N1
 declare -A VINI_ASBASE=([u00]=65000 [u11]=65100)
+declare -A VINI_LAN=([u00]=10.210.1.1 [u11]=10.211.1.1) # on A's a-b, /24
+VINI_LAN_NODE=A
 VINI_FRR=/usr/lib/frr
 VINI_WAIT=${VINI_WAIT:-30}                     # seconds BGP may take to converge
 
@@ -136,6 +141,7 @@ vini_policy() {
         echo "# uoa policy of node $x (VINI world $VINI_ID): slices u00 and u11"
         for s in "${VINI_SLICES[@]}"; do
                 for a in $(vini_addrs "$x" "$s"); do echo "${VINI_USER[$s]} address $a"; done
+                [ "$x" = "$VINI_LAN_NODE" ] && echo "${VINI_USER[$s]} address ${VINI_LAN[$s]}"
                 echo "${VINI_USER[$s]} table ${VINI_TABLE[$s]}"
                 for p in $(vini_peers "$x"); do echo "${VINI_USER[$s]} interface $(vini_if "$x" "$p")"; done
                 echo "${VINI_USER[$s]} raw"
@@ -143,7 +149,9 @@ vini_policy() {
 }
 
 # vini_bird_conf NODE: BIRD 2 for u00. The kernel protocol's table is the
-# slice's own (BIRD sees it as main); its own /32s are announced, not installed.
+# slice's own (BIRD sees it as main); its own /32s are announced, not
+# installed, and so are the connected prefixes (protocol direct) of the
+# addresses BIRD sees: the slice's own only.
 vini_bird_conf() {
         local x=$1 s=u00 d p a
         d=$(vini_dir "$x" u00)
@@ -152,8 +160,11 @@ vini_bird_conf() {
 router id $(vini_addrs "$x" $s | head -n 1);
 log "$d/bird.log" all;
 protocol device { }
+protocol direct connected {
+        ipv4;
+}
 protocol kernel {
-        ipv4 { export where proto != "own_addrs"; };
+        ipv4 { export where proto != "own_addrs" && source != RTS_DEVICE; };
 }
 protocol static loopback {
         ipv4;
@@ -333,6 +344,10 @@ vini_net_setup() {
                         done
                         ip -n "${VINI_NS[$x]}" link set "$(vini_if "$x" "$p")" up || return 1
                 done
+        done
+        for s in "${VINI_SLICES[@]}"; do
+                ip -n "${VINI_NS[$VINI_LAN_NODE]}" addr add "${VINI_LAN[$s]}/24" \
+                        dev "$(vini_if "$VINI_LAN_NODE" "$(vini_peers "$VINI_LAN_NODE" | head -n 1)")" || return 1
         done
         # B routes between its links; nothing else forwards, the host never.
         ip netns exec "${VINI_NS[B]}" sysctl -qw net.ipv4.ip_forward=1

@@ -240,10 +240,12 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                                 m = nlsan_dump_error_build(nlh, vd.error, vd.msg, c->ext_ack, c->portid, reply,
                                                            sizeof(reply));
                         } else {
-                                m = nlsan_error_build(nlh, vd.error, vd.msg, c->cap_ack, c->ext_ack, c->portid,
-                                                      reply, sizeof(reply));
+                                /* No message: an answer the kernel gives itself
+                                 * (a hidden link is one that does not exist). */
+                                m = nlsan_error_build(nlh, vd.error, vd.msg[0] ? vd.msg : NULL, c->cap_ack,
+                                                      c->ext_ack, c->portid, reply, sizeof(reply));
                         }
-                        if (vd.action == NLSAN_REFUSE) {
+                        if (vd.action == NLSAN_REFUSE && vd.msg[0]) {
                                 if (stats_log_allowed(c->uid, now_ms_coarse()))
                                         log_info("slice %u: netlink request type %u refused: %s", c->uid,
                                                  nlh->nlmsg_type, vd.msg);

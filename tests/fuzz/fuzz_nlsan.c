@@ -4,7 +4,10 @@
  * its table: a forwarded route request names only the slice's table and
  * sources, fits its buffer and parses cleanly; a rewritten datagram holds
  * no route of another table (but in the answer to the slice's own route
- * lookup). First input byte: view and output size.
+ * lookup), no link but loopback and the slice's interfaces, no address
+ * but loopback's, the slice's and link-local ones on its links, no
+ * neighbour or netconf entry of a link it does not see. First
+ * input byte: view and output size.
  *
  * Build and run: make build/fuzz/fuzz_nlsan && build/fuzz/fuzz_nlsan -max_len=4096 CORPUS_DIR
  */
@@ -14,6 +17,8 @@
 #include <string.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 
 #include "netlink-proxy/nlproxy.h"
@@ -160,7 +165,11 @@ static void check_refusal(const struct nlmsghdr *in, const nlsan_verdict *vd)
         size_t n;
 
         CHECK(vd->error < 0);
-        CHECK(memchr(vd->msg, '\0', sizeof(vd->msg)) && strncmp(vd->msg, "uoa: ", 5) == 0);
+        /* A hidden link is answered as a missing one: ENODEV, no message. */
+        if (vd->msg[0] == '\0')
+                CHECK(in->nlmsg_type == RTM_GETLINK && vd->error == -ENODEV);
+        else
+                CHECK(memchr(vd->msg, '\0', sizeof(vd->msg)) && strncmp(vd->msg, "uoa: ", 5) == 0);
         for (unsigned flags = 0; flags < 4; flags++) {
                 const struct nlmsghdr *e = (const struct nlmsghdr *)ack;
 
@@ -200,6 +209,106 @@ static void fuzz_request(const nl_view *v, const uint8_t *data, size_t size, siz
         }
 }
 
+static bool name_seen(const nl_view *v, const char *name)
+{
+        return strcmp(name, "lo") == 0 || policy_slice_may_use_interface(v->slice, name);
+}
+
+/* A link or address message the slice was given: by the rules of
+ * docs/design.md §4, judged here without nlview.c. */
+static void check_view(const nl_view *v, const struct nlmsghdr *nlh)
+{
+        const struct nlattr *tb[NATTR] = { 0 }, *a;
+        char name[16] = "";
+        const uint8_t *p;
+        size_t hdr, len, off = 0;
+        uint32_t ifindex;
+
+        hdr = nlh->nlmsg_type <= RTM_DELLINK ? sizeof(struct ifinfomsg) : sizeof(struct ifaddrmsg);
+        CHECK(mnl_nlmsg_get_payload_len(nlh) >= NLMSG_ALIGN(hdr));
+        p = mnl_nlmsg_get_payload_offset(nlh, hdr);
+        len = mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(hdr);
+        while (off < len) {
+                a = (const struct nlattr *)(p + off);
+                CHECK(mnl_attr_ok(a, (int)(len - off)));
+                if (mnl_attr_get_type(a) < NATTR)
+                        tb[mnl_attr_get_type(a)] = a;
+                off += MNL_ALIGN(a->nla_len);
+        }
+        if (nlh->nlmsg_type <= RTM_DELLINK) {
+                const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+                if (tb[IFLA_IFNAME]) {
+                        size_t n = mnl_attr_get_payload_len(tb[IFLA_IFNAME]);
+
+                        /* As any client reads it: a string that ends inside. */
+                        CHECK(n <= 16 && memchr(mnl_attr_get_payload(tb[IFLA_IFNAME]), '\0', n));
+                        memcpy(name, mnl_attr_get_payload(tb[IFLA_IFNAME]), n);
+                } else
+                        CHECK(fake_ifname_of(ifi->ifi_index, name, NULL) == 0);
+                CHECK(name_seen(v, name));
+                return;
+        }
+        ifindex = ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index;
+        /* An IPv4 address is never shown as secondary (its primary may be hidden). */
+        if (((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family == AF_INET) {
+                CHECK(!(((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_flags & IFA_F_SECONDARY));
+                CHECK(!tb[IFA_FLAGS] || mnl_attr_get_payload_len(tb[IFA_FLAGS]) != 4 ||
+                      !(mnl_attr_get_u32(tb[IFA_FLAGS]) & IFA_F_SECONDARY));
+        }
+        if (ifindex <= 4 && fake_ifname_of((int)ifindex, name, NULL) == 0 && strcmp(name, "lo") == 0)
+                return;
+        a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        CHECK(a);
+        {
+                uoa_addr addr = { .family = ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family };
+
+                CHECK(mnl_attr_get_payload_len(a) == uoa_addr_size(addr.family) && addr.family != 0);
+                memcpy(addr.bytes, mnl_attr_get_payload(a), uoa_addr_size(addr.family));
+                if (policy_slice_address(v->slice, &addr))
+                        return;
+                CHECK(addr.family == AF_INET6 && addr.bytes[0] == 0xfe && (addr.bytes[1] & 0xc0) == 0x80);
+                CHECK(fake_ifname_of((int)ifindex, name, NULL) == 0 && name_seen(v, name));
+        }
+}
+
+/* A neighbour or netconf message: of a link the slice sees. */
+static void check_link_entry(const nl_view *v, const struct nlmsghdr *nlh)
+{
+        char name[16];
+        int32_t ifindex;
+
+        if (nlh->nlmsg_type == RTM_NEWNEIGH || nlh->nlmsg_type == RTM_DELNEIGH) {
+                CHECK(mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ndmsg));
+                ifindex = ((const struct ndmsg *)mnl_nlmsg_get_payload(nlh))->ndm_ifindex;
+        } else {
+                const struct nlattr *a = NULL;
+                const uint8_t *p;
+                size_t len, off = 0;
+
+                CHECK(mnl_nlmsg_get_payload_len(nlh) >= NLMSG_ALIGN(sizeof(struct netconfmsg)));
+                p = mnl_nlmsg_get_payload_offset(nlh, sizeof(struct netconfmsg));
+                len = mnl_nlmsg_get_payload_len(nlh) - NLMSG_ALIGN(sizeof(struct netconfmsg));
+                while (off < len) {
+                        const struct nlattr *x = (const struct nlattr *)(p + off);
+
+                        CHECK(mnl_attr_ok(x, (int)(len - off)));
+                        if (mnl_attr_get_type(x) == NETCONFA_IFINDEX) {
+                                CHECK(!a);
+                                a = x;
+                        }
+                        off += MNL_ALIGN(x->nla_len);
+                }
+                CHECK(a && mnl_attr_get_payload_len(a) == 4);
+                ifindex = (int32_t)mnl_attr_get_u32(a);
+                if (ifindex == NETCONFA_IFINDEX_ALL || ifindex == NETCONFA_IFINDEX_DEFAULT)
+                        return;
+        }
+        if (v->slice->n_ifnames == 0)
+                return;
+        CHECK(fake_ifname_of(ifindex, name, NULL) == 0 && name_seen(v, name));
+}
+
 static void fuzz_datagram(const nl_view *v, const uint8_t *data, size_t size, size_t cap)
 {
         const struct nlmsghdr *nlh = (const struct nlmsghdr *)out_buf;
@@ -215,6 +324,16 @@ static void fuzz_datagram(const nl_view *v, const uint8_t *data, size_t size, si
                 const struct rtmsg *rtm;
 
                 CHECK(nlh->nlmsg_pid != 9);
+                if (nlh->nlmsg_type >= RTM_NEWLINK && nlh->nlmsg_type <= RTM_DELADDR &&
+                    nlh->nlmsg_type != RTM_GETLINK && nlh->nlmsg_type != RTM_SETLINK) {
+                        check_view(v, nlh);
+                        continue;
+                }
+                if (nlh->nlmsg_type == RTM_NEWNEIGH || nlh->nlmsg_type == RTM_DELNEIGH ||
+                    nlh->nlmsg_type == RTM_NEWNETCONF || nlh->nlmsg_type == RTM_DELNETCONF) {
+                        check_link_entry(v, nlh);
+                        continue;
+                }
                 if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE)
                         continue;
                 rtm = mnl_nlmsg_get_payload(nlh);

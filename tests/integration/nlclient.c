@@ -4,9 +4,12 @@
  * fake uoad). One scenario per invocation; prints "FAIL: ..." per failed
  * check and "ok N" at the end; exits 0 only if every check held. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -398,6 +401,46 @@ static int scenario_threads(void)
         return 0;
 }
 
+/* What glibc's interface calls return, with the shim in front of them:
+ * "ifa NAME inet|inet6 ADDR", "ifa NAME packet", "index NAME",
+ * "nametoindex lo ok|hidden", "indextoname 1 ok|hidden", "only-lo: yes|no",
+ * "freed" (tests/test_preload.c judges). */
+static int scenario_ifview(void)
+{
+        struct ifaddrs *list = NULL;
+        struct if_nameindex *idx;
+        char name[IF_NAMESIZE], text[INET6_ADDRSTRLEN];
+        bool only_lo = true;
+
+        CHECK(getifaddrs(&list) == 0, "getifaddrs: %s", strerror(errno));
+        for (struct ifaddrs *a = list; a; a = a->ifa_next) {
+                int fam = a->ifa_addr ? a->ifa_addr->sa_family : AF_UNSPEC;
+
+                only_lo &= strcmp(a->ifa_name, "lo") == 0;
+                if (fam == AF_INET)
+                        printf("ifa %s inet %s\n", a->ifa_name,
+                               inet_ntop(fam, &((struct sockaddr_in *) a->ifa_addr)->sin_addr, text, sizeof(text)));
+                else if (fam == AF_INET6)
+                        printf("ifa %s inet6 %s\n", a->ifa_name,
+                               inet_ntop(fam, &((struct sockaddr_in6 *) a->ifa_addr)->sin6_addr, text, sizeof(text)));
+                else if (fam == AF_PACKET)
+                        printf("ifa %s packet\n", a->ifa_name);
+        }
+        freeifaddrs(list);
+        idx = if_nameindex();
+        CHECK(idx != NULL, "if_nameindex: %s", strerror(errno));
+        for (struct if_nameindex *i = idx; i && i->if_index; i++) {
+                only_lo &= strcmp(i->if_name, "lo") == 0;
+                printf("index %s\n", i->if_name);
+        }
+        if_freenameindex(idx);
+        printf("nametoindex lo %s\n", if_nametoindex("lo") ? "ok" : "hidden");
+        printf("indextoname 1 %s\n", if_indextoname(1, name) ? "ok" : "hidden");
+        printf("only-lo: %s\n", only_lo ? "yes" : "no");
+        printf("freed\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct {
@@ -406,7 +449,7 @@ int main(int argc, char **argv)
         } scenarios[] = {
                 { "proxied", scenario_proxied }, { "flags", scenario_flags },   { "passthrough", scenario_passthrough },
                 { "fallback", scenario_fallback }, { "eof", scenario_eof },     { "stale", scenario_stale },
-                { "threads", scenario_threads },
+                { "threads", scenario_threads }, { "ifview", scenario_ifview },
         };
 
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -417,6 +460,6 @@ int main(int argc, char **argv)
                         printf("ok %d\n", checks - failures);
                         return failures ? 1 : 0;
                 }
-        fprintf(stderr, "usage: uoa-nlclient proxied|flags|passthrough|fallback|eof|stale|threads\n");
+        fprintf(stderr, "usage: uoa-nlclient proxied|flags|passthrough|fallback|eof|stale|threads|ifview\n");
         return 2;
 }

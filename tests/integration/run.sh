@@ -745,6 +745,161 @@ route_checks() {
         UOAT_WAY=root UOAT_VARIANT=preload TAG=""
 }
 
+# ---- the slice's view of links and addresses (docs/design.md §4, issue 15) ------------
+VIEW_LINK=uoahid0 # a link of the host that no slice lists
+
+view_check() { # NAME CONDITION-RESULT [EXPECTED]
+        uoat_check "[view] $1" "$2" "${3:-as described}" "$(uoat_got) stderr '$ERR'"
+}
+
+# The addresses ip -json addr lists, one "IFNAME ADDRESS" a line, sorted; or
+# "invalid json" (python3's parser is the judge).
+view_json_addrs() {
+        python3 -c '
+import json, sys
+try:
+    links = json.loads(sys.stdin.read())
+except ValueError:
+    print("invalid json"); sys.exit(0)
+for l in links:
+    for a in l.get("addr_info", []):
+        print(l["ifname"], a["local"])
+' <<<"$OUT" | sort
+}
+
+# getifaddrs() (through ctypes: glibc's own, or the shim's in front of it)
+# and if_nameindex(): "getifaddrs IFNAME FAMILY ADDRESS" and "index IFNAME".
+VIEW_PY='
+import ctypes, socket
+class ifaddrs(ctypes.Structure): pass
+ifaddrs._fields_ = [("next", ctypes.POINTER(ifaddrs)), ("name", ctypes.c_char_p), ("flags", ctypes.c_uint),
+                    ("addr", ctypes.c_void_p), ("mask", ctypes.c_void_p), ("dst", ctypes.c_void_p),
+                    ("data", ctypes.c_void_p)]
+libc = ctypes.CDLL(None, use_errno=True)
+head = ctypes.POINTER(ifaddrs)()
+assert libc.getifaddrs(ctypes.byref(head)) == 0
+p = head
+while p:
+    e = p.contents
+    if e.addr:
+        fam = int.from_bytes(ctypes.string_at(e.addr, 2), "little")
+        if fam == socket.AF_INET:
+            print("getifaddrs", e.name.decode(), "inet", socket.inet_ntop(fam, ctypes.string_at(e.addr + 4, 4)))
+        elif fam == socket.AF_INET6:
+            print("getifaddrs", e.name.decode(), "inet6", socket.inet_ntop(fam, ctypes.string_at(e.addr + 8, 16)))
+        else:
+            print("getifaddrs", e.name.decode(), "family", fam)
+    p = e.next
+libc.freeifaddrs(head)
+for i, n in socket.if_nameindex():
+    print("index", n)
+'
+
+view_setup() {
+        ip -n "$H" link add "$VIEW_LINK" type veth peer name "$VIEW_LINK" netns "$P" &&
+                ip -n "$H" addr add 10.88.0.1/24 dev "$VIEW_LINK" &&
+                ip -n "$H" link set "$VIEW_LINK" up
+}
+
+view_addr_checks() {
+        local want
+        ip_as "$UA" -o addr
+        view_check "ip addr: $UA sees loopback and its own addresses, no other slice's or the host's" \
+                "$(has 127.0.0.1/8 && has ::1/128 && has 10.77.0.11/24 && has fd77::11/64 && ! has 10.77.0.1/ &&
+                   ! has 10.77.0.12 && ! has 10.77.0.20 && ! has 10.88.0.1 && ! has fd77::12; echo $?)"
+        ip_as "$US1" -o addr
+        view_check "ip addr: a shared address is seen by $US1, which shares it" \
+                "$(has 10.77.0.20/24 && has fd77::20/64 && ! has 10.77.0.11; echo $?)"
+        ip_as "$US2" -o addr
+        view_check "ip addr: and by $US2, which shares it too" "$(has 10.77.0.20/24 && ! has 10.77.0.12; echo $?)"
+        ip_as "$UB" -json addr
+        want=$({ printf '%s\n' "lo 127.0.0.1" "lo ::1" "veth0 10.77.0.12" "veth0 fd77::12"
+                 ip -n "$H" -json addr show dev veth0 | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    for a in l["addr_info"]:
+        if a["local"].startswith("fe80:"): print("veth0", a["local"])'; } | sort)
+        OUT=$(view_json_addrs)
+        view_check "ip -json addr: valid JSON; $UB (interface veth0) sees exactly lo's, its own and veth0's link-local" \
+                "$([ "$OUT" = "$want" ]; echo $?)" "'${want//$'\n'/ | }'"
+}
+
+view_link_checks() {
+        local hidden missing
+        ip_as "$UB" -o link
+        view_check "ip link: $UB sees loopback and its interface veth0 only" \
+                "$(has ' lo:' && has ' veth0' && [ "$(grep -c . <<<"$OUT")" = 2 ]; echo $?)"
+        ip_as "$UA" -o link
+        view_check "ip link: $UA, which lists no interface, sees every link" "$(has " $VIEW_LINK@" && has ' veth0@'; echo $?)"
+        ip_as "$UB" link show "$VIEW_LINK"
+        hidden="$RC ${ERR//$VIEW_LINK/NAME}"
+        ip_as "$UB" link show uoanosuch0
+        missing="$RC ${ERR//uoanosuch0/NAME}"
+        view_check "ip link show HIDDEN fails as for a link that does not exist ($hidden)" \
+                "$([ "$hidden" = "$missing" ] && [[ $missing == 1\ *"does not exist"* ]]; echo $?)" "'$missing'"
+        ip_as "$UB" link show dev veth0
+        view_check "ip link show of its own interface works" "$([ "$RC" = 0 ] && has veth0; echo $?)"
+        ip_as "$UB" addr show dev "$VIEW_LINK"
+        view_check "ip addr show dev HIDDEN fails too" "$([ "$RC" != 0 ] && ! has 10.88.0.1; echo $?)"
+        ip -n "$H" neigh replace 10.88.0.9 lladdr 02:00:00:00:88:09 dev "$VIEW_LINK"
+        ip -n "$H" neigh replace 10.77.0.99 lladdr 02:00:00:00:77:99 dev veth0
+        ip_as "$UB" neigh
+        view_check "ip neigh: $UB sees its interface's neighbours, not a hidden link's" \
+                "$(has 10.77.0.99 && ! has 10.88.0.9 && ! has "$VIEW_LINK"; echo $?)"
+        ip -n "$H" neigh del 10.77.0.99 dev veth0
+}
+
+view_libc_checks() {
+        uoat_slice_run "$UB" python3 -c "$VIEW_PY"
+        view_check "getifaddrs() and if_nameindex() of $UB show lo and veth0, its addresses and no other" \
+                "$([ "$RC" = 0 ] && has 'getifaddrs veth0 inet 10.77.0.12' && has 'getifaddrs lo inet 127.0.0.1' &&
+                   has 'index lo' && has 'index veth0' && ! has "$VIEW_LINK" &&
+                   ! has 10.77.0.11 && ! has 'inet 10.77.0.1'$'\n'; echo $?)"
+        uoat_slice_run "$UB" python3 -c "import socket; socket.if_nametoindex('$VIEW_LINK')"
+        view_check "if_nametoindex(HIDDEN) finds no such interface" \
+                "$([ "$RC" != 0 ] && [[ $ERR == *"no interface with this name"* ]]; echo $?)"
+        uoat_slice_run "$UB" python3 -c "import socket; print(socket.if_indextoname(socket.if_nametoindex('veth0')))"
+        view_check "if_nametoindex/if_indextoname of its own interface work" "$([ "$RC" = 0 ] && has veth0; echo $?)"
+        uoat_capture ip netns exec "$H" python3 -c "$VIEW_PY"
+        view_check "root's view is unchanged (getifaddrs, if_nameindex)" \
+                "$(has "index $VIEW_LINK" && has 'inet 10.77.0.1' && has 'inet 10.77.0.12' && has 'inet 10.77.0.11'; echo $?)"
+        uoat_capture ip -n "$H" -o addr
+        view_check "root's ip addr is unchanged" "$(has 10.88.0.1/24 && has 10.77.0.11/24 && has 10.77.0.12/24; echo $?)"
+}
+
+view_monitor() {
+        local mpid
+        uoat_slice_argv "$UB" ip monitor address link
+        timeout -k 1 3 "${UOAT_CMD[@]}" >"$T/vmon.out" 2>&1 </dev/null &
+        mpid=$!
+        UOAT_PIDS+=("$mpid")
+        sleep 0.8
+        ip -n "$H" addr add 10.88.0.2/24 dev "$VIEW_LINK"
+        ip -n "$H" link set "$VIEW_LINK" mtu 1400
+        ip -n "$H" addr add 10.77.0.41/24 dev veth0
+        ip -n "$H" addr del fd77::12/64 dev veth0
+        ip -n "$H" addr add fd77::12/64 dev veth0 nodad
+        wait "$mpid"
+        ip -n "$H" addr del 10.77.0.41/24 dev veth0
+        OUT=$(cat "$T/vmon.out") ERR="" RC=0
+        view_check "ip monitor address link: $UB sees its own address change, not the host's or a hidden link's" \
+                "$(has fd77::12 && ! has 10.88.0.2 && ! has 10.77.0.41 && ! has "$VIEW_LINK"; echo $?)"
+}
+
+view_checks() {
+        echo "# view: ip addr, ip link, getifaddrs under uoa-run (issue 15)"
+        if ! view_setup; then
+                uoat_fail "[view] a hidden link $VIEW_LINK in the host namespace" "created" "ip failed"
+                return
+        fi
+        UOAT_WAY=root UOAT_VARIANT=preload
+        view_addr_checks
+        view_link_checks
+        view_libc_checks
+        view_monitor
+        ip -n "$H" link del "$VIEW_LINK"
+}
+
 # ---- fairness (invariant 5) -------------------------------------------------------
 # While slice A floods uoad with binds from 4 processes, slice B's binds
 # still complete quickly: p99 below 5 ms.
@@ -1429,6 +1584,7 @@ main() {
                 stall_check
                 sendto_fastpath_check
                 route_checks
+                view_checks
                 fairness_check
                 control_garbage_check
                 control_limit_check

@@ -163,6 +163,54 @@ route_checks() {
         done
 }
 
+# ---- the daemons' view (docs/design.md §4 ip addr row, issue 15) -------------------------
+# wait_route NODE SLICE PREFIX: up to 5 s for PREFIX in the slice's table (a
+# connected prefix travels with the rest, but may trail the convergence check).
+wait_route() {
+        local i
+        for i in $(seq 50); do
+                vini_table "$1" "$2" | grep -q "^$3 " && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+view_checks() {
+        local x=$VINI_LAN_NODE nb want
+        echo "# the slices' view: their own addresses, and the connected routes of those only"
+        OUT=$(vini_birdc "$x" show interfaces 2>&1) RC=0 ERR=""
+        check "$x: u00's BIRD (protocol device) sees u00's addresses on a-b, no other slice's or the host's" \
+                "$(has 10.12.0.10/24 && has "${VINI_LAN[u00]}/24" && ! has 10.12.0.1/ && ! has 10.12.0.11/ &&
+                   ! has "${VINI_LAN[u11]}"; echo $?)"
+        OUT=$(vini_birdc "$x" show route protocol connected 2>&1)
+        check "$x: u00's protocol direct makes its own connected prefixes, not u11's 10.211.1.0/24" \
+                "$(has 10.12.0.0/24 && has 10.210.1.0/24 && ! has 10.211.1.0/24; echo $?)"
+        for nb in B C; do
+                wait_route "$nb" u00 10.210.1.0/24
+                root "$nb" ip route show table "${VINI_TABLE[u00]}"
+                check "$nb: u00's BGP brought A's u00 connected 10.210.1.0/24 and never u11's 10.211.1.0/24" \
+                        "$(has "10.210.1.0/24 via" && ! has 10.211.1.0/24; echo $?)"
+        done
+        OUT=$(vini_vtysh "$x" "show interface a-b" 2>&1) RC=0 ERR=""
+        check "$x: u11's zebra sees u11's addresses on a-b only" \
+                "$(has 10.12.0.11/24 && has "${VINI_LAN[u11]}/24" && ! has 10.12.0.1/ && ! has 10.12.0.10/ &&
+                   ! has "${VINI_LAN[u00]}"; echo $?)"
+        OUT=$(vini_vtysh "$x" "show ip route connected" 2>&1)
+        check "$x: u11's zebra has its connected 10.211.1.0/24, not u00's 10.210.1.0/24" \
+                "$(has 10.211.1.0/24 && ! has 10.210.1.0/24; echo $?)"
+        run "$x" u11 ip -json addr
+        OUT=$(python3 -c '
+import json, sys
+try:
+    print(" ".join(sorted(a["local"] for l in json.loads(sys.stdin.read()) for a in l.get("addr_info", [])
+                          if not a["local"].startswith("fe80:"))))
+except ValueError:
+    print("invalid json")' <<<"$OUT")
+        want="$(printf '%s\n' 10.12.0.11 "${VINI_LAN[u11]}" 127.0.0.1 ::1 | sort | tr '\n' ' ')"
+        check "$x: under uoa-run, u11's ip -json addr is valid and lists lo's and u11's addresses only" \
+                "$([ "$OUT " = "$want" ]; echo $?)" "'$want'"
+}
+
 isolation_checks() {
         local p=$T/bin/uoa-probe
         echo "# isolation"
@@ -329,6 +377,7 @@ main() {
         world_checks
         bgp_checks
         route_checks
+        view_checks
         isolation_checks
         wildcard_checks
         traffic_checks
