@@ -75,7 +75,7 @@ static int parse_args(int argc, char **argv)
         return 0;
 }
 
-static uint64_t now_ms(void)
+uint64_t now_ms(void)
 {
         struct timespec ts;
 

@@ -59,8 +59,9 @@ typedef struct notif {
 
 /* control.c */
 int control_open(uoad *d);
-void control_event(uoad *d, void *watch, uint32_t events, uint64_t now_ms);
-void control_sweep(uoad *d, uint64_t now_ms);
+uint64_t now_ms(void); /* CLOCK_MONOTONIC (uoad.c) */
+void control_event(uoad *d, void *watch, uint32_t events, uint64_t now);
+void control_sweep(uoad *d, uint64_t now);
 void control_close(uoad *d);
 /* Read the main file and its drop-ins, validate them as one policy and
  * serve it; on any error (every one in err, one a line) nothing changes. */
@@ -167,7 +168,7 @@ typedef enum call_kind {
 } call_kind;
 struct strbuf;
 void stats_count(uid_t uid, call_kind k, bool refused);
-bool stats_log_allowed(uid_t uid, uint64_t now_ms);
+bool stats_log_allowed(uid_t uid, uint64_t now);
 void stats_format(struct strbuf *b, const uid_t *only_uid);
 void stats_free(void);
 #define STATS_MARKER "%calls\n" /* separates the policy from counters in "show" */
