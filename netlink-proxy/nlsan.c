@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 
@@ -592,12 +595,46 @@ static int route_get(const nl_view *v, const struct nlmsghdr *in, struct nlmsghd
         return 0;
 }
 
+/* Whether a read names another network namespace: a target nsid, or a
+ * namespace fd or pid. uoad's socket would resolve it with uoad's privilege
+ * (CAP_NET_ADMIN over every namespace) and an fd in uoad's own table; a
+ * slice reads its own namespace only. */
+static bool names_another_netns(const struct nlmsghdr *in, size_t hdr)
+{
+        const struct nlattr *a;
+
+        if (!payload_fits(in, hdr))
+                return false; /* an old client's bare rtgenmsg: no attributes */
+        mnl_attr_for_each(a, in, hdr) {
+                uint16_t t = mnl_attr_get_type(a);
+
+                switch (in->nlmsg_type) {
+                case RTM_GETLINK:
+                        if (t == IFLA_TARGET_NETNSID || t == IFLA_NET_NS_FD || t == IFLA_NET_NS_PID)
+                                return true;
+                        break;
+                case RTM_GETADDR:
+                        if (t == IFA_TARGET_NETNSID)
+                                return true;
+                        break;
+                case RTM_GETNSID:
+                        if (t == NETNSA_FD || t == NETNSA_PID || t == NETNSA_TARGET_NSID)
+                                return true;
+                        break;
+                }
+        }
+        return false;
+}
+
 /* What any user may read: forwarded unchanged. A dump may carry only an old
  * client's struct rtgenmsg (glibc, older tools), which the kernel accepts. */
 static int read_only(const struct nlmsghdr *in, size_t hdr, struct nlmsghdr *out, size_t cap,
                      nlsan_verdict *vd)
 {
         bool dump = in->nlmsg_flags & NLM_F_DUMP;
+
+        if (names_another_netns(in, hdr))
+                return refuse(vd, -EPERM, "uoa: a slice reads its own network namespace only");
 
         if (!payload_fits(in, hdr) && !(dump && mnl_nlmsg_get_payload_len(in) >= 1))
                 return refuse_short(vd);

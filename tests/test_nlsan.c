@@ -3,6 +3,9 @@
  * and done answers; the rewriter's are in test_nlrewrite.c. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <errno.h>
 #include <string.h>
 
@@ -941,6 +944,37 @@ Test(types, nsid_lookup_is_forwarded)
 
         g->rtgen_family = AF_UNSPEC;
         forward(&V, req);
+}
+
+/* A read that names another namespace would be resolved with uoad's
+ * privilege and in uoad's file table: refused; the slice's own is read. */
+Test(types, reads_naming_another_namespace_are_refused)
+{
+        struct nlmsghdr *req = msg_start(req_buf, RTM_GETNSID, 0);
+        struct ifinfomsg *ifi;
+        struct rtgenmsg *g = mnl_nlmsg_put_extra_header(req, sizeof(*g));
+
+        g->rtgen_family = AF_UNSPEC;
+        mnl_attr_put_u32(req, NETNSA_FD, 3);
+        refused(&V, req, -EPERM, "own network namespace");
+        req = msg_start(req_buf, RTM_GETNSID, 0);
+        mnl_nlmsg_put_extra_header(req, sizeof(*g));
+        mnl_attr_put_u32(req, NETNSA_PID, 1);
+        refused(&V, req, -EPERM, "own network namespace");
+        req = msg_start(req_buf, RTM_GETNSID, 0);
+        mnl_nlmsg_put_extra_header(req, sizeof(*g));
+        mnl_attr_put_u32(req, NETNSA_NSID, 0);
+        forward(&V, req); /* an nsid as seen from the slice's own namespace */
+
+        req = msg_start(req_buf, RTM_GETLINK, NLM_F_DUMP);
+        ifi = mnl_nlmsg_put_extra_header(req, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_u32(req, IFLA_TARGET_NETNSID, 0);
+        refused(&V, req, -EPERM, "own network namespace");
+        req = msg_start(req_buf, RTM_GETADDR, NLM_F_DUMP);
+        mnl_nlmsg_put_extra_header(req, sizeof(struct ifaddrmsg));
+        mnl_attr_put_u32(req, IFA_TARGET_NETNSID, 0);
+        refused(&V, req, -EPERM, "own network namespace");
 }
 
 /* A refused dump ends like a failed kernel dump: NLMSG_DONE with the errno
