@@ -167,6 +167,10 @@ uint16_t policy_port_candidate(uint16_t lo, uint16_t hi, uint32_t seed, uint32_t
 #define POLICY_GUARD_METRIC UINT32_MAX
 char *policy_plan_nft(const policy *p);
 char *policy_plan_nft_remove(void);
+/* The script that turns the table of old's plan into p's by adding and
+ * deleting set elements only (the chains never change): what a reload of a
+ * few slices costs, whatever the number of slices. "" when nothing changed. */
+char *policy_plan_nft_update(const policy *old, const policy *p);
 
 /* The kernel engine's maps (bpf/uoa_bpf.h) for a policy: the uoa_slices value
  * of slice s (its first UOA_BPF_ADDRS_MAX addresses of each family, in file

@@ -11,7 +11,9 @@
  * local address) can all put another source on a packet to a local address.
  * What only lo is spared is the interface list: loopback works for every
  * slice, as on an ordinary host. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/strbuf.h"
 #include "policy/policy.h"
@@ -19,96 +21,100 @@
 /* Protocols whose packets carry ports at the transport header (th sport). */
 #define PORTED "{ tcp, udp, udplite, sctp, dccp }"
 
-typedef bool (*addr_pick)(const policy_address *a, int family);
+/* The table's sets, in the script's order: name and type. */
+enum { SET_SLICES, SET_IFSLICES, SET_IFACES, SET_ADDR4, SET_ADDR6, SET_PORT4, SET_PORT6, SET_PORTLESS4, SET_PORTLESS6,
+       _SET_MAX };
+static const char *const set_decl[_SET_MAX][2] = {
+        { "slices", "uid" },
+        { "ifslices", "uid" },
+        { "ifaces", "uid . ifname" },
+        { "addr4", "uid . ipv4_addr" },
+        { "addr6", "uid . ipv6_addr" },
+        { "port4", "uid . ipv4_addr . inet_service; flags interval" },
+        { "port6", "uid . ipv6_addr . inet_service; flags interval" },
+        { "portless4", "uid . ipv4_addr" },
+        { "portless6", "uid . ipv6_addr" },
+};
 
-static bool pick_dedicated(const policy_address *a, int family)
+#define ELEM_MAX (UOA_ADDR_STRLEN + POLICY_IFNAME_MAX + 32)
+typedef void (*elem_fn)(int set, const char *elem, void *userdata);
+
+/* Every element slice s puts in the sets: its uid in slices (and in
+ * ifslices, with each interface in ifaces, when it lists interfaces); each
+ * dedicated address in addr4/addr6; each shared one with its range in
+ * port4/port6 and without in portless4/portless6 (protocols without ports
+ * may use a shared address too: ICMP, raw). */
+static void slice_elements(const policy_slice *s, elem_fn emit, void *userdata)
 {
-        return a->addr.family == family && !a->shared;
+        char a[UOA_ADDR_STRLEN], e[ELEM_MAX];
+
+        snprintf(e, sizeof(e), "%u", s->uid);
+        emit(SET_SLICES, e, userdata);
+        if (s->n_ifnames)
+                emit(SET_IFSLICES, e, userdata);
+        for (size_t j = 0; j < s->n_ifnames; j++) {
+                snprintf(e, sizeof(e), "%u . \"%s\"", s->uid, s->ifnames[j]);
+                emit(SET_IFACES, e, userdata);
+        }
+        for (size_t j = 0; j < s->n_addrs; j++) {
+                const policy_address *pa = &s->addrs[j];
+                bool v4 = pa->addr.family == AF_INET;
+
+                uoa_addr_format(&pa->addr, a, sizeof(a));
+                snprintf(e, sizeof(e), "%u . %s", s->uid, a);
+                if (!pa->shared) {
+                        emit(v4 ? SET_ADDR4 : SET_ADDR6, e, userdata);
+                        continue;
+                }
+                emit(v4 ? SET_PORTLESS4 : SET_PORTLESS6, e, userdata);
+                snprintf(e, sizeof(e), "%u . %s . %u-%u", s->uid, a, pa->port_lo, pa->port_hi);
+                emit(v4 ? SET_PORT4 : SET_PORT6, e, userdata);
+        }
 }
 
-static bool pick_shared(const policy_address *a, int family)
+/* Elements gathered set by set, for the script. */
+typedef struct set_text {
+        strbuf b[_SET_MAX];
+        bool any[_SET_MAX];
+} set_text;
+
+static void elem_append(int set, const char *elem, void *userdata)
 {
-        return a->addr.family == family && a->shared;
+        set_text *t = userdata;
+
+        strbuf_printf(&t->b[set], "%s%s", t->any[set] ? ", " : "", elem);
+        t->any[set] = true;
 }
 
-/* "set NAME { type ...; [flags interval;] elements = { ... } }" over every
- * slice's addresses that pick() selects. */
-static void plan_set(strbuf *b, const policy *p, const char *name, int family, addr_pick pick,
-                     bool with_ports)
+/* "PREFIX NAME { ELEMENTS }" for each set with elements; frees t's text. */
+static void sets_write(strbuf *out, set_text *t, const char *prefix, bool decl)
 {
-        char buf[UOA_ADDR_STRLEN];
-        bool first = true;
+        for (int i = 0; i < _SET_MAX; i++) {
+                _cleanup_free_ char *e = strbuf_done(&t->b[i]);
 
-        strbuf_printf(b, "  set %s { type uid . %s%s;%s", name, family == AF_INET ? "ipv4_addr" : "ipv6_addr",
-                      with_ports ? " . inet_service" : "", with_ports ? " flags interval;" : "");
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i);
-
-                for (size_t j = 0; j < s->n_addrs; j++) {
-                        const policy_address *a = &s->addrs[j];
-
-                        if (!pick(a, family))
-                                continue;
-                        strbuf_printf(b, "%s %u . %s", first ? " elements = {" : ",", s->uid,
-                                      uoa_addr_format(&a->addr, buf, sizeof(buf)));
-                        if (with_ports)
-                                strbuf_printf(b, " . %u-%u", a->port_lo, a->port_hi);
-                        first = false;
-                }
+                if (!e && t->any[i])
+                        out->failed = true;
+                if (decl)
+                        strbuf_printf(out, "  set %s { type %s;%s%s%s }\n", set_decl[i][0], set_decl[i][1],
+                                      t->any[i] ? " elements = { " : "", t->any[i] && e ? e : "",
+                                      t->any[i] ? " }" : "");
+                else if (t->any[i])
+                        strbuf_printf(out, "%s %s { %s }\n", prefix, set_decl[i][0], e ? e : "");
         }
-        strbuf_printf(b, "%s }\n", first ? "" : " }");
-}
-
-/* Slices that list interfaces may send through those only (by name, so an
- * interface created later, like a slice's tun0, is covered when it appears). */
-static void plan_interfaces(strbuf *b, const policy *p)
-{
-        bool first = true;
-
-        strbuf_printf(b, "  set ifslices { type uid;");
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i);
-
-                if (s->n_ifnames) {
-                        strbuf_printf(b, "%s %u", first ? " elements = {" : ",", s->uid);
-                        first = false;
-                }
-        }
-        strbuf_printf(b, "%s }\n  set ifaces { type uid . ifname;", first ? "" : " }");
-        first = true;
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i);
-
-                for (size_t j = 0; j < s->n_ifnames; j++) {
-                        strbuf_printf(b, "%s %u . \"%s\"", first ? " elements = {" : ",", s->uid, s->ifnames[j]);
-                        first = false;
-                }
-        }
-        strbuf_printf(b, "%s }\n", first ? "" : " }");
 }
 
 char *policy_plan_nft(const policy *p)
 {
+        set_text t = {};
         strbuf b = {};
-        bool first = true;
 
+        for (size_t i = 0; i < policy_slice_count(p); i++)
+                slice_elements(policy_slice_at(p, i), elem_append, &t);
         /* Declaring then deleting makes the script valid whether or not the
          * table exists; nft applies the whole buffer as one transaction. */
         strbuf_printf(&b, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", POLICY_NFT_TABLE,
                       POLICY_NFT_TABLE, POLICY_NFT_TABLE);
-        strbuf_printf(&b, "  set slices { type uid;");
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                strbuf_printf(&b, "%s %u", first ? " elements = {" : ",", policy_slice_at(p, i)->uid);
-                first = false;
-        }
-        strbuf_printf(&b, "%s }\n", first ? "" : " }");
-        plan_interfaces(&b, p);
-        plan_set(&b, p, "addr4", AF_INET, pick_dedicated, false);
-        plan_set(&b, p, "addr6", AF_INET6, pick_dedicated, false);
-        plan_set(&b, p, "port4", AF_INET, pick_shared, true);
-        plan_set(&b, p, "port6", AF_INET6, pick_shared, true);
-        plan_set(&b, p, "portless4", AF_INET, pick_shared, false);
-        plan_set(&b, p, "portless6", AF_INET6, pick_shared, false);
+        sets_write(&b, &t, NULL, true);
         strbuf_printf(&b,
                       "  chain output {\n"
                       "    type filter hook output priority filter; policy accept;\n"
@@ -129,6 +135,110 @@ char *policy_plan_nft(const policy *p)
                       "    meta l4proto != " PORTED " meta skuid . ip6 saddr @portless6 accept\n"
                       "    meta skuid @slices counter drop\n"
                       "  }\n}\n");
+        return strbuf_done(&b);
+}
+
+/* One slice's elements, for the diff (a slice has few). */
+typedef struct elem {
+        int set;
+        char text[ELEM_MAX];
+} elem;
+
+typedef struct elem_list {
+        elem *v;
+        size_t n, cap;
+        bool failed;
+} elem_list;
+
+static void elem_collect(int set, const char *text, void *userdata)
+{
+        elem_list *l = userdata;
+
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 8;
+                elem *v = realloc(l->v, cap * sizeof(*v));
+
+                if (!v) {
+                        l->failed = true;
+                        return;
+                }
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n].set = set;
+        snprintf(l->v[l->n++].text, ELEM_MAX, "%s", text);
+}
+
+static bool elem_in(const elem_list *l, const elem *e)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].set == e->set && strcmp(l->v[i].text, e->text) == 0)
+                        return true;
+        return false;
+}
+
+/* Elements of `from` that `other` lacks, into t. */
+static void elems_missing(const elem_list *from, const elem_list *other, set_text *t)
+{
+        for (size_t i = 0; i < from->n; i++)
+                if (!elem_in(other, &from->v[i]))
+                        elem_append(from->v[i].set, from->v[i].text, t);
+}
+
+static void slice_diff(const policy_slice *o, const policy_slice *s, set_text *add, set_text *del, bool *failed)
+{
+        elem_list lo = {}, ls = {};
+
+        if (o)
+                slice_elements(o, elem_collect, &lo);
+        if (s)
+                slice_elements(s, elem_collect, &ls);
+        elems_missing(&ls, &lo, add);
+        elems_missing(&lo, &ls, del);
+        *failed |= lo.failed || ls.failed;
+        free(lo.v);
+        free(ls.v);
+}
+
+/* Whether two slices put the same elements in the sets (a quick test that
+ * spares building the lists of the many slices a reload leaves alone). */
+static bool slice_same_elements(const policy_slice *a, const policy_slice *b)
+{
+        if (a->uid != b->uid || a->n_addrs != b->n_addrs || a->n_ifnames != b->n_ifnames)
+                return false;
+        for (size_t i = 0; i < a->n_addrs; i++)
+                if (!uoa_addr_equal(&a->addrs[i].addr, &b->addrs[i].addr) || a->addrs[i].shared != b->addrs[i].shared ||
+                    a->addrs[i].port_lo != b->addrs[i].port_lo || a->addrs[i].port_hi != b->addrs[i].port_hi)
+                        return false;
+        for (size_t i = 0; i < a->n_ifnames; i++)
+                if (strcmp(a->ifnames[i], b->ifnames[i]) != 0)
+                        return false;
+        return true;
+}
+
+char *policy_plan_nft_update(const policy *old, const policy *p)
+{
+        set_text add = {}, del = {};
+        bool failed = false;
+        strbuf b = {};
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i), *o = policy_slice_find(old, s->uid);
+
+                if (!o || !slice_same_elements(o, s))
+                        slice_diff(o, s, &add, &del, &failed);
+        }
+        for (size_t i = 0; i < policy_slice_count(old); i++) {
+                const policy_slice *o = policy_slice_at(old, i);
+
+                if (!policy_slice_find(p, o->uid))
+                        slice_diff(o, NULL, &add, &del, &failed);
+        }
+        strbuf_printf(&b, "%s", "");
+        sets_write(&b, &add, "add element inet " POLICY_NFT_TABLE, false);
+        sets_write(&b, &del, "delete element inet " POLICY_NFT_TABLE, false);
+        if (failed)
+                b.failed = true;
         return strbuf_done(&b);
 }
 

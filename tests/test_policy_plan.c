@@ -219,3 +219,63 @@ Test(plan, nft_accepts_the_planned_script)
         nft_ctx_free(ctx);
         free(script);
 }
+
+static policy *parse_of(const char *text)
+{
+        char err[256] = "";
+        policy *p = NULL;
+
+        cr_assert_eq(policy_parse(text, strlen(text), "uoa.conf", fake_resolve, NULL, &p, err, sizeof(err)), 0,
+                     "parse: %s", err);
+        return p;
+}
+
+static char *update_of(const char *old_text, const char *new_text)
+{
+        policy *o = parse_of(old_text), *p = parse_of(new_text);
+        char *script = policy_plan_nft_update(o, p);
+
+        policy_free(o);
+        policy_free(p);
+        cr_assert_not_null(script);
+        return script;
+}
+
+Test(plan, update_of_an_unchanged_policy_is_empty)
+{
+        char *got = update_of(world, world);
+
+        cr_assert_str_eq(got, "");
+        free(got);
+}
+
+/* A reload touches only the changed slices' elements: nothing of a, b, s2. */
+Test(plan, update_adds_and_deletes_only_what_changed)
+{
+        char new_world[sizeof(world) + 128], *got;
+
+        snprintf(new_world, sizeof(new_world), "%s", world);
+        /* s1 loses its IPv6 range; a new slice 7 with an interface arrives. */
+        *strstr(new_world, "s1 address fd00::20") = '#';
+        strcat(new_world, "7 address 10.0.0.7\n7 interface eth1\n");
+        got = update_of(world, new_world);
+        cr_assert_str_eq(got, "add element inet uoa slices { 7 }\n"
+                              "add element inet uoa ifslices { 7 }\n"
+                              "add element inet uoa ifaces { 7 . \"eth1\" }\n"
+                              "add element inet uoa addr4 { 7 . 10.0.0.7 }\n"
+                              "delete element inet uoa port6 { 1003 . fd00::20 . 10000-10999 }\n"
+                              "delete element inet uoa portless6 { 1003 . fd00::20 }\n");
+        free(got);
+}
+
+Test(plan, update_deletes_a_removed_slice_entirely)
+{
+        char *got = update_of("a address 10.0.0.11\nb address 10.0.0.12\nb interface veth0\n",
+                              "a address 10.0.0.11\n");
+
+        cr_assert_str_eq(got, "delete element inet uoa slices { 1002 }\n"
+                              "delete element inet uoa ifslices { 1002 }\n"
+                              "delete element inet uoa ifaces { 1002 . \"veth0\" }\n"
+                              "delete element inet uoa addr4 { 1002 . 10.0.0.12 }\n");
+        free(got);
+}

@@ -83,17 +83,17 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         char err2[256];
         int r;
 
-        r = guard_apply(d, p, err, errlen);
+        r = guard_apply(d, d->policy, p, err, errlen);
         t1 = now_ms();
-        if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, p)) < 0)
+        if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, d->policy, p)) < 0)
                 snprintf(err, errlen, "cannot update the kernel engine's maps: %s", strerror(-r));
         log_debug("policy of %zu slices applied: guard %llu ms, kernel engine's maps %llu ms", policy_slice_count(p),
                   (unsigned long long) (t1 - t0), (unsigned long long) (now_ms() - t1));
         if (r < 0) {
                 /* Put the served policy's guard and maps back; they may be half-changed. */
-                if (d->policy && guard_apply(d, d->policy, err2, sizeof(err2)) < 0)
+                if (d->policy && guard_apply(d, NULL, d->policy, err2, sizeof(err2)) < 0)
                         log_error("restoring the guard failed too: %s", err2);
-                if (d->policy && d->bpf && engine_bpf_apply(d->bpf, d->policy) < 0)
+                if (d->policy && d->bpf && engine_bpf_apply(d->bpf, p, d->policy) < 0)
                         log_error("restoring the kernel engine's maps failed too");
                 policy_free(p);
                 return r;

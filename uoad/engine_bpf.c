@@ -239,71 +239,62 @@ fail:
         return negative_errno();
 }
 
-/* Keys of map fd (key_size bytes each) that keep() rejects, malloc'ed into
- * *ret. Collected before deleting: a hash map's walk restarts from its first
- * key when the current one is deleted. */
-static int map_stale_keys(int fd, size_t key_size, bool (*keep)(const void *key, const policy *p),
-                          const policy *p, uint8_t **ret, size_t *ret_n)
+/* The maps' writes, batched: bpf_map_update_batch() (5.6) takes thousands
+ * of entries a call, where one syscall per entry made 100 000 slices cost
+ * seconds. A map type without batch support gets them one by one. */
+#define MAP_BATCH 4096
+
+typedef struct map_writer {
+        int fd;
+        size_t key_size, value_size, n;
+        uint8_t *keys, *values;
+        int r;
+} map_writer;
+
+static void mw_flush(map_writer *w)
 {
-        _cleanup_free_ uint8_t *v = NULL;
-        uint8_t key[sizeof(struct uoa_bpf_addr_key)], prev[sizeof(key)];
+        uint32_t count = (uint32_t) w->n;
 
-        _Static_assert(sizeof(struct uoa_bpf_src6_key) <= sizeof(key), "the largest key");
-        _Static_assert(sizeof(struct uoa_bpf_owner_key) <= sizeof(key), "the largest key");
-        size_t n = 0, cap = 0;
-        bool first = true;
+        if (w->n == 0 || w->r < 0)
+                return;
+        if (bpf_map_update_batch(w->fd, w->keys, w->values, &count, NULL) < 0) {
+                int r = negative_errno();
 
-        while (bpf_map_get_next_key(fd, first ? NULL : prev, key) == 0) {
-                first = false;
-                memcpy(prev, key, key_size);
-                if (keep(key, p))
-                        continue;
-                if (n == cap) {
-                        size_t c = cap ? 2 * cap : 64;
-                        uint8_t *nv = realloc(v, c * key_size);
-
-                        if (!nv)
-                                return -ENOMEM;
-                        v = nv;
-                        cap = c;
-                }
-                memcpy(v + n++ * key_size, key, key_size);
+                if (r != -EINVAL && r != -ENOTSUP && r != -EOPNOTSUPP)
+                        w->r = r;
+                for (size_t i = count; w->r == 0 && i < w->n; i++)
+                        if (bpf_map_update_elem(w->fd, w->keys + i * w->key_size, w->values + i * w->value_size,
+                                                BPF_ANY) < 0)
+                                w->r = negative_errno();
         }
-        *ret = TAKE_PTR(v);
-        *ret_n = n;
-        return 0;
+        w->n = 0;
 }
 
-static int map_delete_stale(int fd, size_t key_size, bool (*keep)(const void *key, const policy *p),
-                            const policy *p)
+static void mw_put(map_writer *w, const void *key, const void *value)
 {
-        _cleanup_free_ uint8_t *stale = NULL;
-        size_t n = 0;
-        int r = map_stale_keys(fd, key_size, keep, p, &stale, &n);
-
-        for (size_t i = 0; r == 0 && i < n; i++)
-                if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT)
-                        r = negative_errno();
-        return r;
+        if (w->r < 0)
+                return;
+        if (!w->keys) {
+                w->keys = malloc(MAP_BATCH * w->key_size);
+                w->values = malloc(MAP_BATCH * w->value_size);
+                if (!w->keys || !w->values) {
+                        w->r = -ENOMEM;
+                        return;
+                }
+        }
+        memcpy(w->keys + w->n * w->key_size, key, w->key_size);
+        memcpy(w->values + w->n * w->value_size, value, w->value_size);
+        if (++w->n == MAP_BATCH)
+                mw_flush(w);
 }
 
-static bool slice_kept(const void *key, const policy *p)
+static int mw_done(map_writer *w)
 {
-        uint32_t uid;
-
-        memcpy(&uid, key, sizeof(uid));
-        return policy_slice_find(p, uid) != NULL;
-}
-
-static bool addr_kept(const void *key, const policy *p)
-{
-        struct uoa_bpf_addr_key k;
-        const policy_slice *s;
-        uoa_addr a;
-
-        memcpy(&k, key, sizeof(k));
-        s = policy_slice_find(p, k.uid);
-        return s && policy_bpf_addr_key_decode(&k, &a) && policy_slice_address(s, &a);
+        mw_flush(w);
+        free(w->keys);
+        free(w->values);
+        w->keys = w->values = NULL;
+        return w->r;
 }
 
 static void src_key_make(uid_t uid, const uoa_addr *prefix, unsigned bits, void *ret)
@@ -321,107 +312,130 @@ static void src_key_make(uid_t uid, const uoa_addr *prefix, unsigned bits, void 
         }
 }
 
-typedef struct src_writer {
-        int fd;
+/* The five maps of the plan; deleting: keys of p's plan that `keep` (the
+ * policy now served) lacks are removed, else they are written. */
+typedef struct plan_io {
+        map_writer slices, addrs, src4, src6, owners;
+        const policy *keep;
         int r;
-} src_writer;
+} plan_io;
 
-static void src_write(uid_t uid, const uoa_addr *prefix, unsigned bits, uint32_t index, void *userdata)
+static void key_delete(plan_io *io, int fd, const void *key)
 {
-        src_writer *w = userdata;
+        if (io->r == 0 && bpf_map_delete_elem(fd, key) < 0 && errno != ENOENT)
+                io->r = negative_errno();
+}
+
+static void src_io(uid_t uid, const uoa_addr *prefix, unsigned bits, uint32_t index, void *userdata)
+{
+        plan_io *io = userdata;
+        map_writer *w = prefix->family == AF_INET ? &io->src4 : &io->src6;
+        const policy_slice *s;
         uint8_t key[sizeof(struct uoa_bpf_src6_key)];
 
         src_key_make(uid, prefix, bits, key);
-        if (w->r == 0 && bpf_map_update_elem(w->fd, key, &index, BPF_ANY) < 0)
-                w->r = negative_errno();
+        if (!io->keep)
+                return mw_put(w, key, &index);
+        s = policy_slice_find(io->keep, uid);
+        if (!s || policy_bpf_source_index(s, prefix, bits) < 0)
+                key_delete(io, w->fd, key);
 }
 
-static bool src_kept(const void *key, const policy *p, int family)
+static void owner_io(const struct uoa_bpf_owner_key *k, uint32_t uid, void *userdata)
 {
-        struct uoa_bpf_src6_key k = {};
-        const policy_slice *s;
-        uoa_addr a = { .family = family };
+        plan_io *io = userdata;
 
-        memcpy(&k, key, family == AF_INET ? sizeof(struct uoa_bpf_src4_key) : sizeof(k));
-        s = policy_slice_find(p, ntohl(k.uid));
-        memcpy(a.bytes, k.addr, uoa_addr_size(family));
-        return s && k.prefixlen >= 32 && policy_bpf_source_index(s, &a, k.prefixlen - 32) >= 0;
+        if (!io->keep)
+                return mw_put(&io->owners, k, &uid);
+        if (!policy_bpf_owner_kept(io->keep, k))
+                key_delete(io, io->owners.fd, k);
 }
 
-static bool src4_kept(const void *key, const policy *p)
+/* Write slice s's entries (keep NULL), or delete those of its entries that
+ * io->keep does not have. */
+static void slice_io(plan_io *io, const policy_slice *s)
 {
-        return src_kept(key, p, AF_INET);
+        const policy_slice *kept = io->keep ? policy_slice_find(io->keep, s->uid) : NULL;
+        struct uoa_bpf_slice v;
+        uint32_t uid = s->uid;
+
+        for (size_t j = 0; j < s->n_addrs; j++) {
+                struct uoa_bpf_addr_key k;
+                struct uoa_bpf_range range;
+                uoa_addr a;
+
+                policy_bpf_addr(s, j, &k, &range);
+                if (!io->keep)
+                        mw_put(&io->addrs, &k, &range);
+                else if (!kept || !policy_bpf_addr_key_decode(&k, &a) || !policy_slice_address(kept, &a))
+                        key_delete(io, io->addrs.fd, &k);
+        }
+        policy_bpf_sources(s, AF_INET, src_io, io);
+        policy_bpf_sources(s, AF_INET6, src_io, io);
+        policy_bpf_owners(s, owner_io, io);
+        if (!io->keep) {
+                policy_bpf_slice(s, &v);
+                mw_put(&io->slices, &uid, &v);
+        } else if (!kept)
+                key_delete(io, io->slices.fd, &uid);
 }
 
-static bool src6_kept(const void *key, const policy *p)
+/* Whether the kernel engine's entries of two slices are the same: they
+ * depend on the addresses alone. */
+static bool slice_maps_equal(const policy_slice *a, const policy_slice *b)
 {
-        return src_kept(key, p, AF_INET6);
+        if (a->n_addrs != b->n_addrs)
+                return false;
+        for (size_t i = 0; i < a->n_addrs; i++)
+                if (!uoa_addr_equal(&a->addrs[i].addr, &b->addrs[i].addr) || a->addrs[i].shared != b->addrs[i].shared ||
+                    a->addrs[i].port_lo != b->addrs[i].port_lo || a->addrs[i].port_hi != b->addrs[i].port_hi)
+                        return false;
+        return true;
 }
 
-typedef struct owner_writer {
-        int fd;
-        int r;
-} owner_writer;
-
-static void owner_write(const struct uoa_bpf_owner_key *k, uint32_t uid, void *userdata)
+/* Make the maps hold p's plan, given that they hold old's (NULL: empty, at
+ * start). Only slices that changed are touched: their entries are written
+ * first, then what old had and p has not is deleted, so an address that
+ * stays is never missing and a removed one stops being the slice's at once. */
+int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
 {
-        owner_writer *w = userdata;
-
-        if (w->r == 0 && bpf_map_update_elem(w->fd, k, &uid, BPF_ANY) < 0)
-                w->r = negative_errno();
-}
-
-static bool owner_kept(const void *key, const policy *p)
-{
-        struct uoa_bpf_owner_key k;
-
-        memcpy(&k, key, sizeof(k));
-        return policy_bpf_owner_kept(p, &k);
-}
-
-/* Make the maps hold exactly the plan of p: write every entry first, then
- * delete what p no longer has, so that an address that stays is never
- * missing and a removed one stops being the slice's at once. */
-int engine_bpf_apply(engine_bpf *e, const policy *p)
-{
-        int slices = bpf_map__fd(e->skel->maps.uoa_slices), addrs = bpf_map__fd(e->skel->maps.uoa_addrs);
-        src_writer w4 = { .fd = bpf_map__fd(e->skel->maps.uoa_src4) };
-        src_writer w6 = { .fd = bpf_map__fd(e->skel->maps.uoa_src6) };
-        owner_writer wo = { .fd = bpf_map__fd(e->skel->maps.uoa_owner) };
+        plan_io io = {
+                .slices = { .fd = bpf_map__fd(e->skel->maps.uoa_slices), .key_size = sizeof(uint32_t),
+                            .value_size = sizeof(struct uoa_bpf_slice) },
+                .addrs = { .fd = bpf_map__fd(e->skel->maps.uoa_addrs), .key_size = sizeof(struct uoa_bpf_addr_key),
+                           .value_size = sizeof(struct uoa_bpf_range) },
+                .src4 = { .fd = bpf_map__fd(e->skel->maps.uoa_src4), .key_size = sizeof(struct uoa_bpf_src4_key),
+                          .value_size = sizeof(uint32_t) },
+                .src6 = { .fd = bpf_map__fd(e->skel->maps.uoa_src6), .key_size = sizeof(struct uoa_bpf_src6_key),
+                          .value_size = sizeof(uint32_t) },
+                .owners = { .fd = bpf_map__fd(e->skel->maps.uoa_owner),
+                            .key_size = sizeof(struct uoa_bpf_owner_key), .value_size = sizeof(uint32_t) },
+        };
         int r;
 
         for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i);
-                struct uoa_bpf_slice v;
-                uint32_t uid = s->uid;
+                const policy_slice *s = policy_slice_at(p, i), *o = old ? policy_slice_find(old, s->uid) : NULL;
 
-                for (size_t j = 0; j < s->n_addrs; j++) {
-                        struct uoa_bpf_addr_key k;
-                        struct uoa_bpf_range range;
-
-                        policy_bpf_addr(s, j, &k, &range);
-                        if (bpf_map_update_elem(addrs, &k, &range, BPF_ANY) < 0)
-                                return negative_errno();
-                }
-                policy_bpf_sources(s, AF_INET, src_write, &w4);
-                policy_bpf_sources(s, AF_INET6, src_write, &w6);
-                policy_bpf_owners(s, owner_write, &wo);
-                if (w4.r < 0 || w6.r < 0 || wo.r < 0)
-                        return w4.r < 0 ? w4.r : w6.r < 0 ? w6.r : wo.r;
-                policy_bpf_slice(s, &v);
-                if (bpf_map_update_elem(slices, &uid, &v, BPF_ANY) < 0)
-                        return negative_errno();
+                if (!o || !slice_maps_equal(o, s))
+                        slice_io(&io, s);
         }
-        r = map_delete_stale(slices, sizeof(uint32_t), slice_kept, p);
-        if (r == 0)
-                r = map_delete_stale(addrs, sizeof(struct uoa_bpf_addr_key), addr_kept, p);
-        if (r == 0)
-                r = map_delete_stale(w4.fd, sizeof(struct uoa_bpf_src4_key), src4_kept, p);
-        if (r == 0)
-                r = map_delete_stale(w6.fd, sizeof(struct uoa_bpf_src6_key), src6_kept, p);
-        if (r == 0)
-                r = map_delete_stale(wo.fd, sizeof(struct uoa_bpf_owner_key), owner_kept, p);
-        return r;
+        /* Owners first: an address moving between slices is never steered
+         * to the old one's sockets once the new owner's entry is written. */
+        r = mw_done(&io.owners);
+        r = r < 0 ? r : mw_done(&io.addrs);
+        r = r < 0 ? r : mw_done(&io.src4);
+        r = r < 0 ? r : mw_done(&io.src6);
+        r = r < 0 ? r : mw_done(&io.slices);
+        if (r < 0 || !old)
+                return r < 0 ? r : 0;
+        io.keep = p;
+        for (size_t i = 0; io.r == 0 && i < policy_slice_count(old); i++) {
+                const policy_slice *o = policy_slice_at(old, i), *s = policy_slice_find(p, o->uid);
+
+                if (!s || !slice_maps_equal(o, s))
+                        slice_io(&io, o);
+        }
+        return io.r;
 }
 
 static int pin_path(const engine_bpf *e, const char *prefix, int h, char *buf, size_t len)
@@ -616,7 +630,7 @@ int engine_bpf_start(const policy *p, bool enforce, engine_bpf **ret, char *err,
                 snprintf(err, errlen, "the kernel refused the kernel engine's programs: %s", strerror(-r));
                 goto fail;
         }
-        r = engine_bpf_apply(e, p);
+        r = engine_bpf_apply(e, NULL, p);
         if (r < 0) {
                 snprintf(err, errlen, "cannot fill the kernel engine's maps: %s", strerror(-r));
                 goto fail;

@@ -21,8 +21,15 @@
 #include "uoad/uoad.h"
 
 #define GUARD_PROTO POLICY_GUARD_PROTO /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
-#define GUARD_PRIO_FROM 1000 /* from ADDR [sport LO-HI] lookup TABLE */
-#define GUARD_PRIO_UID 1001  /* uidrange UID-UID lookup TABLE */
+/* A slice's rules (from ADDR [sport LO-HI], uidrange UID-UID; each lookup
+ * TABLE) sit at pref GUARD_PRIO_BASE + uid % GUARD_PRIO_SPAN. Their order
+ * does not matter (their selectors never overlap between slices, and one
+ * slice's all name its table); spreading them over prefs lets the kernel,
+ * which keeps one list sorted by pref, insert each at once when they are
+ * added from the highest pref down (rules_sync), instead of walking past
+ * every rule of the same pref. */
+#define GUARD_PRIO_BASE 1000
+#define GUARD_PRIO_SPAN 20000
 #define THROW_METRIC POLICY_GUARD_METRIC
 
 /* One routing rule, as built from the policy or parsed from the kernel. */
@@ -57,19 +64,40 @@ static void grules_add(grules *l, const grule *r)
         l->v[l->n++] = *r;
 }
 
-static bool grules_has(const grules *l, const grule *r)
+/* A total order on rules, field by field (the struct has padding). */
+static int grule_cmp(const void *x, const void *y)
 {
-        for (size_t i = 0; i < l->n; i++)
-                if (memcmp(&l->v[i], r, sizeof(*r)) == 0)
-                        return true;
-        return false;
+        const grule *a = x, *b = y;
+        int c;
+
+#define CMP(f) if (a->f != b->f) return a->f < b->f ? -1 : 1
+        CMP(family);
+        CMP(prio);
+        CMP(table);
+        CMP(has_uid);
+        CMP(uid);
+        CMP(src.family);
+        CMP(sport_lo);
+        CMP(sport_hi);
+#undef CMP
+        c = memcmp(a->src.bytes, b->src.bytes, uoa_addr_size(a->src.family));
+        return c;
+}
+
+static void grules_sort(grules *l)
+{
+        if (l->n)
+                qsort(l->v, l->n, sizeof(*l->v), grule_cmp);
 }
 
 static int nft_apply(const char *script, char *err, size_t errlen)
 {
-        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        struct nft_ctx *ctx;
         int r;
 
+        if (script && !*script)
+                return 0; /* nothing changed */
+        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx || !script) {
                 if (ctx)
                         nft_ctx_free(ctx);
@@ -92,16 +120,21 @@ static void rules_planned(const policy *p, grules *ret)
 
         for (size_t i = 0; i < policy_slice_count(p); i++) {
                 const policy_slice *s = policy_slice_at(p, i);
+                uint32_t prio = GUARD_PRIO_BASE + s->uid % GUARD_PRIO_SPAN;
 
                 if (!s->table)
                         continue;
+                /* A family the slice has no address of needs no rule: it
+                 * cannot send with such a source (EADDRNOTAVAIL), and each
+                 * IPv6 rule costs the kernel a walk over every table. */
                 for (size_t f = 0; f < ELEMENTSOF(families); f++)
-                        grules_add(ret, &(grule) { .family = families[f], .prio = GUARD_PRIO_UID,
-                                                   .table = s->table, .has_uid = true, .uid = s->uid });
+                        if (policy_slice_primary(s, families[f]))
+                                grules_add(ret, &(grule) { .family = families[f], .prio = prio, .table = s->table,
+                                                           .has_uid = true, .uid = s->uid });
                 for (size_t j = 0; j < s->n_addrs; j++) {
                         const policy_address *a = &s->addrs[j];
 
-                        grules_add(ret, &(grule) { .family = a->addr.family, .prio = GUARD_PRIO_FROM,
+                        grules_add(ret, &(grule) { .family = a->addr.family, .prio = prio,
                                                    .table = s->table, .src = a->addr,
                                                    .sport_lo = a->shared ? a->port_lo : 0,
                                                    .sport_hi = a->shared ? a->port_hi : 0 });
@@ -155,14 +188,14 @@ static int rule_parse(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
-static int rule_send(int fd, int type, const grule *r)
+static void rule_queue(rtnl_batch *b, int type, const grule *r)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         struct fib_rule_hdr *frh;
 
         nlh->nlmsg_type = (uint16_t) type;
-        nlh->nlmsg_flags = type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0;
+        nlh->nlmsg_flags = type == RTM_NEWRULE ? NLM_F_CREATE : 0; /* not EXCL: the kernel would scan every rule */
         frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
         frh->family = (uint8_t) r->family;
         frh->action = FR_ACT_TO_TBL;
@@ -180,32 +213,50 @@ static int rule_send(int fd, int type, const grule *r)
         if (r->sport_hi)
                 mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(struct fib_rule_port_range),
                              &(struct fib_rule_port_range) { .start = r->sport_lo, .end = r->sport_hi });
-        return rtnl_talk(fd, nlh);
+        rtnl_batch_add(b, nlh);
 }
 
 /* Bring our rules to `want`: add what is missing first, then delete what is
- * no longer wanted, so a slice is never left without its rule in between. */
-static int rules_sync(int fd, const grules *want)
+ * no longer wanted, so a slice is never left without its rule in between.
+ * Both lists sorted and merged: O(n log n) for tens of thousands of rules,
+ * and the kernel's changes sent in batches. */
+static int rules_sync(int fd, grules *want)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        rtnl_batch add = { .fd = fd }, del = { .fd = fd };
         grules have = {};
+        size_t i, j;
         int r;
 
         nlh->nlmsg_type = RTM_GETRULE;
         ((struct fib_rule_hdr *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct fib_rule_hdr)))->family = AF_UNSPEC;
         r = rtnl_dump(fd, nlh, rule_parse, &have);
-        for (size_t i = 0; r == 0 && i < want->n; i++)
-                if (!grules_has(&have, &want->v[i])) {
-                        r = rule_send(fd, RTM_NEWRULE, &want->v[i]);
-                        if (r == -EEXIST)
-                                r = 0;
-                }
-        for (size_t i = 0; r == 0 && i < have.n; i++)
-                if (!grules_has(want, &have.v[i]))
-                        r = rule_send(fd, RTM_DELRULE, &have.v[i]);
         if (r == 0 && (have.failed || want->failed))
                 r = -ENOMEM;
+        grules_sort(&have);
+        grules_sort(want);
+        /* From the highest pref down: each new rule goes in at the front. */
+        for (i = want->n, j = have.n; r == 0 && i-- > 0;) {
+                int c = -1;
+
+                while (j > 0 && (c = grule_cmp(&have.v[j - 1], &want->v[i])) > 0)
+                        j--;
+                if (j == 0 || c != 0)
+                        rule_queue(&add, RTM_NEWRULE, &want->v[i]);
+        }
+        r = r < 0 ? r : rtnl_batch_done(&add);
+        for (i = 0, j = 0; r == 0 && i < have.n; i++) {
+                int c = 1;
+
+                while (j < want->n && (c = grule_cmp(&want->v[j], &have.v[i])) < 0)
+                        j++;
+                if (j == want->n || c != 0)
+                        rule_queue(&del, RTM_DELRULE, &have.v[i]);
+        }
+        r = r < 0 ? r : rtnl_batch_done(&del);
+        free(add.buf);
+        free(del.buf);
         free(have.v);
         return r;
 }
@@ -214,9 +265,8 @@ static int rules_sync(int fd, const grules *want)
  * (a filtered dump of a missing table fails with ENOENT), a lookup that finds
  * nothing better falls through to the next rule, and any default route the
  * slice adds wins over it. */
-static int throw_send(int fd, int type, int family, uint32_t table)
+static struct nlmsghdr *throw_msg(char *buf, int type, int family, uint32_t table)
 {
-        char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         struct rtmsg *rtm;
 
@@ -230,7 +280,14 @@ static int throw_send(int fd, int type, int family, uint32_t table)
         rtm->rtm_type = RTN_THROW;
         mnl_attr_put_u32(nlh, RTA_TABLE, table);
         mnl_attr_put_u32(nlh, RTA_PRIORITY, THROW_METRIC);
-        return rtnl_talk(fd, nlh);
+        return nlh;
+}
+
+static int throw_send(int fd, int type, int family, uint32_t table)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+
+        return rtnl_talk(fd, throw_msg(buf, type, family, table));
 }
 
 /* The throw route is the only default route of its metric in the table
@@ -346,62 +403,98 @@ static int table_flush(int fd, int family, uint32_t table)
         return r;
 }
 
-static bool table_wanted(const policy *p, uint32_t table)
+static int u32_cmp(const void *x, const void *y)
 {
-        for (size_t i = 0; p && i < policy_slice_count(p); i++)
-                if (policy_slice_at(p, i)->table == table)
-                        return true;
-        return false;
+        uint32_t a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+
+        return a < b ? -1 : a > b;
 }
 
-/* Create the throw route in every wanted table; empty the tables that carry
- * our throw route but are no longer any slice's. */
+/* The slice tables of p, sorted; NULL (and 0) for none. */
+static uint32_t *tables_wanted(const policy *p, size_t *ret_n)
+{
+        uint32_t *v = p && policy_slice_count(p) ? calloc(policy_slice_count(p), sizeof(*v)) : NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; v && i < policy_slice_count(p); i++)
+                if (policy_slice_at(p, i)->table)
+                        v[n++] = policy_slice_at(p, i)->table;
+        if (n)
+                qsort(v, n, sizeof(*v), u32_cmp);
+        *ret_n = n;
+        return v;
+}
+
+static bool table_in(const uint32_t *v, size_t n, uint32_t t)
+{
+        return n && bsearch(&t, v, n, sizeof(*v), u32_cmp);
+}
+
+/* Create the throw route in every wanted table that lacks it (in batches);
+ * empty the tables that carry our throw route but are no longer any slice's. */
 static int tables_sync(int fd, int family, const policy *p)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        rtnl_batch add = { .fd = fd, .tolerate = -EEXIST };
         throw_scan ts = {};
-        int r = 0;
+        size_t n_want = 0;
+        _cleanup_free_ uint32_t *want = tables_wanted(p, &n_want);
+        int r;
 
-        for (size_t i = 0; p && r == 0 && i < policy_slice_count(p); i++) {
-                uint32_t t = policy_slice_at(p, i)->table;
-
-                if (t && (r = throw_send(fd, RTM_NEWROUTE, family, t)) == -EEXIST)
-                        r = 0;
-        }
+        if (p && policy_slice_count(p) && !want)
+                return -ENOMEM;
         nlh->nlmsg_type = RTM_GETROUTE;
         ((struct rtmsg *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family = (uint8_t) family;
-        if (r == 0)
-                r = rtnl_dump(fd, nlh, throw_parse, &ts);
+        r = rtnl_dump(fd, nlh, throw_parse, &ts);
+        if (ts.n)
+                qsort(ts.tables, ts.n, sizeof(*ts.tables), u32_cmp);
+        for (size_t i = 0; r == 0 && i < n_want; i++)
+                if ((i == 0 || want[i] != want[i - 1]) && !table_in(ts.tables, ts.n, want[i]))
+                        rtnl_batch_add(&add, throw_msg(buf, RTM_NEWROUTE, family, want[i]));
+        r = r < 0 ? r : rtnl_batch_done(&add);
+        free(add.buf);
         for (size_t i = 0; r == 0 && i < ts.n; i++)
-                if (!table_wanted(p, ts.tables[i]))
+                if (!table_in(want, n_want, ts.tables[i]))
                         r = table_flush(fd, family, ts.tables[i]);
         free(ts.tables);
         return r;
 }
 
-int guard_apply(uoad *d, const policy *p, char *err, size_t errlen)
+int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t errlen)
 {
-        _cleanup_free_ char *script = policy_plan_nft(p);
+        /* Element by element from the plan in force; the whole table when
+         * what is in the kernel is not known to be old's (at start). */
+        _cleanup_free_ char *script = old ? policy_plan_nft_update(old, p) : policy_plan_nft(p);
         _cleanup_close_ int fd = -1;
         grules want = {};
         int r;
 
         (void) d;
         r = nft_apply(script, err, errlen);
+        if (r < 0 && old) {
+                /* The table is not what old made (someone changed it): rebuild. */
+                free(script);
+                script = policy_plan_nft(p);
+                r = nft_apply(script, err, errlen);
+        }
         if (r < 0)
                 return r;
         fd = rtnl_open();
         if (fd < 0)
                 return fd;
-        r = tables_sync(fd, AF_INET, p);
+        /* Rules before the tables' throw routes: every IPv6 rule change
+         * makes the kernel walk every IPv6 route of every table (it flushes
+         * their cached state), so rules go in while the tables are still
+         * empty. A rule whose table is not there yet falls through to the
+         * next, as the throw route would. */
+        rules_planned(p, &want);
+        r = rules_sync(fd, &want);
+        free(want.v);
+        if (r == 0)
+                r = tables_sync(fd, AF_INET, p);
         if (r == 0)
                 r = tables_sync(fd, AF_INET6, p);
-        if (r == 0) {
-                rules_planned(p, &want);
-                r = rules_sync(fd, &want);
-                free(want.v);
-        }
         if (r < 0)
                 snprintf(err, errlen, "routing rules and tables: %s", strerror(-r));
         return r;
@@ -420,10 +513,11 @@ int guard_remove(uoad *d)
         fd = rtnl_open();
         if (fd < 0)
                 return fd;
-        r2 = rules_sync(fd, &none);
-        if (r2 == 0)
-                r2 = tables_sync(fd, AF_INET, NULL);
+        /* Tables first, for the same reason as in guard_apply(). */
+        r2 = tables_sync(fd, AF_INET, NULL);
         if (r2 == 0)
                 r2 = tables_sync(fd, AF_INET6, NULL);
+        if (r2 == 0)
+                r2 = rules_sync(fd, &none);
         return r < 0 ? r : r2;
 }

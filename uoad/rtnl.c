@@ -1,5 +1,7 @@
 /* uoad/rtnl.c: synchronous rtnetlink request/ack and dump (rtnl.h). */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,13 +10,18 @@
 
 static uint32_t rtnl_seq;
 
+#define RTNL_BATCH_MAX 256           /* requests per send: their acks fit the receive buffer */
+#define RTNL_BATCH_BYTES (64 * 1024) /* and so do the requests, in one skb */
+
 int rtnl_open(void)
 {
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
 
         if (fd < 0)
                 return negative_errno();
+        /* Acks without the request echoed: a batch's acks stay small. */
+        (void) setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = negative_errno();
 
@@ -53,4 +60,75 @@ int rtnl_dump(int fd, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
         nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
         return rtnl_run(fd, nlh, cb, data);
+}
+
+/* Send what is queued and read one ack per request (NLMSG_ERROR, error 0
+ * for success), keeping the first error not tolerated. */
+static void rtnl_batch_flush(rtnl_batch *b)
+{
+        static char buf[32768];
+        uint32_t first = rtnl_seq + 1;
+        unsigned acked = 0;
+
+        if (b->n == 0)
+                return;
+        for (size_t off = 0; off < b->len;) {
+                struct nlmsghdr *m = (struct nlmsghdr *) (b->buf + off);
+
+                m->nlmsg_seq = ++rtnl_seq;
+                m->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+                off += NLMSG_ALIGN(m->nlmsg_len);
+        }
+        if (send(b->fd, b->buf, b->len, 0) < 0) {
+                b->r = negative_errno();
+                b->len = b->n = 0;
+                return;
+        }
+        while (acked < b->n) {
+                ssize_t got = recv(b->fd, buf, sizeof(buf), 0);
+                int n = (int) got;
+
+                if (got < 0) {
+                        if (b->r == 0)
+                                b->r = negative_errno();
+                        break;
+                }
+                for (struct nlmsghdr *m = (struct nlmsghdr *) buf; mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+                        if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq < first || m->nlmsg_seq > rtnl_seq ||
+                            mnl_nlmsg_get_payload_len(m) < sizeof(*e))
+                                continue;
+                        acked++;
+                        if (e->error && e->error != b->tolerate && b->r == 0)
+                                b->r = e->error;
+                }
+        }
+        b->len = b->n = 0;
+}
+
+void rtnl_batch_add(rtnl_batch *b, const struct nlmsghdr *nlh)
+{
+        if (b->r < 0)
+                return;
+        if (!b->buf && !(b->buf = malloc(RTNL_BATCH_BYTES))) {
+                b->r = -ENOMEM;
+                return;
+        }
+        if (b->n == RTNL_BATCH_MAX || b->len + NLMSG_ALIGN(nlh->nlmsg_len) > RTNL_BATCH_BYTES)
+                rtnl_batch_flush(b);
+        if (b->r < 0)
+                return;
+        memcpy(b->buf + b->len, nlh, nlh->nlmsg_len);
+        b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+        b->n++;
+}
+
+int rtnl_batch_done(rtnl_batch *b)
+{
+        if (b->r == 0)
+                rtnl_batch_flush(b);
+        free(b->buf);
+        b->buf = NULL;
+        return b->r;
 }

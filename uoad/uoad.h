@@ -127,7 +127,8 @@ bool target_notif_valid(int listener_fd, uint64_t id); /* the same, from any thr
 void target_cache_clear(void); /* close the cached pidfds */
 
 /* guard.c: the kernel guard for policy p (nftables, ip rules, slice tables). */
-int guard_apply(uoad *d, const policy *p, char *err, size_t errlen);
+/* old: the policy whose guard is in force (NULL: unknown, rebuild it all). */
+int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t errlen);
 int guard_remove(uoad *d);
 /* Put a slice table's throw route back if it is gone (over rtnetlink socket
  * fd): 1 if it had to, 0 if it was there, or -errno. */
@@ -135,12 +136,13 @@ int guard_throw_restore(int fd, int family, uint32_t table);
 
 /* engine_bpf.c: the kernel engine (bpf/uoa.bpf.c). start: load, fill the maps
  * from p, attach (or take over the pinned links of an earlier uoad); err says
- * why it cannot. apply: the maps become p's plan. remove: detach and unpin
+ * why it cannot. apply: the maps, which hold old's plan (NULL: none), become
+ * p's, touching only the slices that differ. remove: detach and unpin
  * (SIGTERM). free: close our handles, the pinned programs stay in force. */
 int engine_bpf_start(const policy *p, bool enforce, engine_bpf **ret, char *err, size_t errlen);
 bool engine_bpf_decides(const engine_bpf *e); /* enforce: the kernel decides; else it only steers the wildcard */
 int engine_bpf_wild_mark(engine_bpf *e, int sock, uid_t uid, bool udp, const uoa_addr *name6);
-int engine_bpf_apply(engine_bpf *e, const policy *p);
+int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p);
 void engine_bpf_remove(engine_bpf *e);
 void engine_bpf_free(engine_bpf *e);
 const char *engine_bpf_pin_dir(const engine_bpf *e);
