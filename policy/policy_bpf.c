@@ -99,6 +99,8 @@ size_t policy_bpf_sources(const policy_slice *s, int family, policy_bpf_source_f
         unsigned max_bits = 8 * uoa_addr_size(family);
         size_t n = 0;
 
+        if (!engine_address(s, family, 1))
+                return 0; /* one address or none: no choice, no entries */
         for (size_t k = 0; k < UOA_BPF_ADDRS_MAX; k++) {
                 const policy_address *a = engine_address(s, family, k);
 

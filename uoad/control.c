@@ -3,6 +3,7 @@
  * register/show/add/del/reload. Every request is answered and the connection
  * closed; bad requests get an error, never a crash or a stall. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -100,6 +101,9 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         }
         policy_free(d->policy);
         d->policy = p;
+        /* libnftables' parse of a large table and the plans are gone now:
+         * give their pages back, or they stay in uoad's resident set. */
+        (void) malloc_trim(0);
         return 0;
 }
 
