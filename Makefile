@@ -171,6 +171,11 @@ $(B)/bench/decide: bench/decide.c $(B)/libuoa.a
 
 bench: all $(BENCH_TOOLS)
 	bash bench/run.sh $(B)
+	bash bench/scale.sh $(B)
+
+# The cost against the number of slices alone (part of make bench).
+bench-scale: all $(BENCH_TOOLS)
+	bash bench/scale.sh $(B)
 
 deps:
 	bash tools/install-deps.sh
@@ -239,5 +244,5 @@ help:
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/bpf/*.d $(B)/tests/*.d $(B)/bench/*.d)
 
-.PHONY: all unit integration check asan fuzz demo bench deps install install-check deb deb-check clean help
+.PHONY: bench-scale all unit integration check asan fuzz demo bench deps install install-check deb deb-check clean help
 .DELETE_ON_ERROR:

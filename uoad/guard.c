@@ -342,13 +342,16 @@ static int throw_parse(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
-/* Every route of one table, as messages ready to be sent back as deletes
- * (collected first: a dump must end before the socket sends anything). */
+/* Every route of the tables to empty, as messages ready to be sent back as
+ * deletes (collected first: a dump must end before the socket sends). */
 typedef struct route_msgs {
-        uint32_t table;
+        const uint32_t *tables; /* sorted */
+        size_t n_tables;
         char *buf;
         size_t len, cap;
 } route_msgs;
+
+static int u32_cmp(const void *x, const void *y);
 
 static int route_collect(const struct nlmsghdr *nlh, void *data)
 {
@@ -361,7 +364,7 @@ static int route_collect(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_OK;
         table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
                                                                                : rtm->rtm_table;
-        if (table != rm->table)
+        if (!bsearch(&table, rm->tables, rm->n_tables, sizeof(table), u32_cmp))
                 return MNL_CB_OK;
         if (rm->len + NLMSG_ALIGN(nlh->nlmsg_len) > rm->cap) {
                 size_t cap = 2 * (rm->cap + nlh->nlmsg_len);
@@ -377,15 +380,19 @@ static int route_collect(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
-/* Empty a slice table uoad no longer serves (its throw route included): the
- * routes a slice made live and die with its place in the policy. */
-static int table_flush(int fd, int family, uint32_t table)
+/* Empty the slice tables uoad no longer serves (their throw routes
+ * included): the routes a slice made live and die with its place in the
+ * policy. One dump for all of them, the deletes in batches. */
+static int tables_flush(int fd, int family, const uint32_t *tables, size_t n)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        route_msgs rm = { .table = table };
+        route_msgs rm = { .tables = tables, .n_tables = n };
+        rtnl_batch del = { .fd = fd, .tolerate = -ESRCH }; /* gone already (e.g. with its interface) */
         int r;
 
+        if (n == 0)
+                return 0;
         nlh->nlmsg_type = RTM_GETROUTE;
         ((struct rtmsg *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family = (uint8_t) family;
         r = rtnl_dump(fd, nlh, route_collect, &rm);
@@ -395,10 +402,10 @@ static int table_flush(int fd, int family, uint32_t table)
                 off += NLMSG_ALIGN(m->nlmsg_len);
                 m->nlmsg_type = RTM_DELROUTE;
                 m->nlmsg_flags = 0;
-                r = rtnl_talk(fd, m);
-                if (r == -ESRCH || r == -ENOENT)
-                        r = 0; /* gone already (e.g. with its interface) */
+                rtnl_batch_add(&del, m);
         }
+        r = r < 0 ? r : rtnl_batch_done(&del);
+        free(del.buf);
         free(rm.buf);
         return r;
 }
@@ -438,7 +445,7 @@ static int tables_sync(int fd, int family, const policy *p)
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         rtnl_batch add = { .fd = fd, .tolerate = -EEXIST };
         throw_scan ts = {};
-        size_t n_want = 0;
+        size_t n_want = 0, n_gone = 0;
         _cleanup_free_ uint32_t *want = tables_wanted(p, &n_want);
         int r;
 
@@ -454,9 +461,12 @@ static int tables_sync(int fd, int family, const policy *p)
                         rtnl_batch_add(&add, throw_msg(buf, RTM_NEWROUTE, family, want[i]));
         r = r < 0 ? r : rtnl_batch_done(&add);
         free(add.buf);
-        for (size_t i = 0; r == 0 && i < ts.n; i++)
+        /* ts.tables, sorted, becomes the list of those to empty. */
+        for (size_t i = 0; i < ts.n; i++)
                 if (!table_in(want, n_want, ts.tables[i]))
-                        r = table_flush(fd, family, ts.tables[i]);
+                        ts.tables[n_gone++] = ts.tables[i];
+        if (r == 0)
+                r = tables_flush(fd, family, ts.tables, n_gone);
         free(ts.tables);
         return r;
 }
