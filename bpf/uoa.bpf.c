@@ -306,6 +306,16 @@ static __always_inline void wild_mark(struct bpf_sock_addr *ctx, __u32 uid, cons
         }
 }
 
+/* A bind of a named address: a mark left by an earlier wildcard request
+ * that failed (EADDRINUSE) must not make this one a wildcard. */
+static __always_inline void wild_unmark(struct bpf_sock_addr *ctx)
+{
+        struct uoa_bpf_sk *st;
+
+        if (ctx->sk && (st = bpf_sk_storage_get(&uoa_sk, ctx->sk, 0, 0)))
+                st->flags &= ~(UOA_BPF_SK_WILD | UOA_BPF_SK_DUAL);
+}
+
 /* An IPv4 bind request (or the IPv4 inside a v4-mapped one): loopback as on
  * an ordinary host; the wildcard becomes the primary address (*ret_addr
  * rewritten); else the address must be the slice's. */
@@ -325,6 +335,7 @@ static __always_inline int bind_v4(struct bpf_sock_addr *ctx, const struct uoa_b
                 wild_mark(ctx, uid, NULL);
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
+        wild_unmark(ctx);
         r = addr_range(uid, AF_INET, &a);
         if (!r)
                 return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET, &a, EADDRNOTAVAIL); /* another slice's, the host's, or nobody's */
@@ -398,6 +409,7 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
                 ctx->user_ip6[3] = s->a4[0].addr;
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
+        wild_unmark(ctx);
         r = addr_range(uid, AF_INET6, a);
         if (!r)
                 return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* not the slice's address */
