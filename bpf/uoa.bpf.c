@@ -325,6 +325,8 @@ static __always_inline int bind_v4(struct bpf_sock_addr *ctx, const struct uoa_b
         const struct uoa_bpf_range *r;
         __u32 a = *addr;
 
+        if (a != 0)
+                wild_unmark(ctx);
         if (is_loopback4(a))
                 return ALLOW; /* the kernel's own privileged-port rule applies */
         if (a == 0) {
@@ -335,7 +337,6 @@ static __always_inline int bind_v4(struct bpf_sock_addr *ctx, const struct uoa_b
                 wild_mark(ctx, uid, NULL);
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
-        wild_unmark(ctx);
         r = addr_range(uid, AF_INET, &a);
         if (!r)
                 return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET, &a, EADDRNOTAVAIL); /* another slice's, the host's, or nobody's */
@@ -386,6 +387,7 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
                         ctx->user_ip6[3] = a[3];
                 return v;
         }
+        wild_unmark(ctx); /* marked again below for the wildcard */
         if (is_loopback6(a))
                 return ALLOW;
         if (is_any6(a)) {
@@ -409,7 +411,6 @@ int uoa_bind6(struct bpf_sock_addr *ctx)
                 ctx->user_ip6[3] = s->a4[0].addr;
                 return bind_port(ctx, s->a4[0].lo, s->a4[0].hi);
         }
-        wild_unmark(ctx);
         r = addr_range(uid, AF_INET6, a);
         if (!r)
                 return refuse(ctx, UOA_BPF_HOOK_BIND, AF_INET6, a, EADDRNOTAVAIL); /* not the slice's address */
