@@ -27,7 +27,7 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
 SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
-              uoad/notify.c uoad/notify_bind.c uoad/notify_send.c \
+              uoad/notify.c uoad/notify_worker.c uoad/notify_bind.c uoad/notify_send.c \
               uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
               uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
               uoad/relay.c uoad/crash.c uoad/stats.c \

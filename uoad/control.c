@@ -100,7 +100,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
                 policy_free(p);
                 return r;
         }
-        policy_free(d->policy);
+        notify_policy_swap(p); /* frees the old one once no worker decides with it */
         d->policy = p;
         return 0;
 }

@@ -166,8 +166,6 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                         return 0;
                         } else if (*(watch_kind *) w == WATCH_BPF_EVENTS)
                                 engine_bpf_events(w);
-                        else if (*(watch_kind *) w == WATCH_LISTENER)
-                                notify_listener_event(d, w, evs[i].events);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
                         else if (*(watch_kind *) w >= WATCH_NL_CTL)
@@ -319,7 +317,7 @@ int main(int argc, char **argv)
         if (d.bpf)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);
-        policy_free(d.policy);
+        notify_policy_swap(NULL);
         stats_free();
         return r < 0 ? 1 : 0;
 }

@@ -42,6 +42,7 @@ typedef struct listener {
         int fd;
         uid_t uid;
         pid_t pid;       /* the uoa-run that registered it, for the log */
+        int refs;        /* the list's, and a worker's while it serves it (atomic) */
         struct listener *prev, *next;
 } listener;
 
@@ -66,9 +67,29 @@ int uoad_policy_load(uoad *d, char *err, size_t errlen);
 /* notify.c */
 int notify_init(uoad *d);
 int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid);
-void notify_listener_event(uoad *d, listener *l, uint32_t events);
+bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp_notif *req,
+                           struct seccomp_notif_resp *resp);
+void notify_listener_hold(listener *l);
+void notify_listener_release(listener *l);
+void notify_listener_rearm(listener *l);
+void notify_listeners_rearm(void);
+void notify_listeners_each(void (*f)(const listener *l, void *userdata), void *userdata);
+size_t notify_req_size(void);
+size_t notify_resp_size(void);
+/* The policy the workers decide with; the loop's thread swaps it (p NULL:
+ * at exit), the old one is freed when its last worker is done. */
+void notify_policy_swap(policy *p);
 /* Close every listener: their processes' trapped calls fail from now on. */
 void notify_shutdown(uoad *d);
+
+/* notify_worker.c: the workers that serve the listeners, and the watchdog
+ * that leaves a stalled one to its slice (docs/design.md §5.5). */
+int notify_workers_start(uoad *d, int epoll_fd);
+int notify_workers_drain(unsigned timeout_ms, char *why, size_t whylen);
+void notify_workers_undrain(void);
+void notify_workers_stop(void);
+bool notify_read_allowed(uid_t uid); /* false: the slice has stalled its share of workers */
+int uoad_thread_start(void *(*f)(void *), void *arg, size_t stack_size); /* detached, signals blocked */
 void notify_reply_continue(notif *n);
 void notify_reply(notif *n, int64_t val);
 void notify_reply_error(notif *n, int negerrno);
