@@ -450,6 +450,16 @@ int caller_init(uoad *d)
         return 0;
 }
 
+unsigned caller_busy(void)
+{
+        unsigned n;
+
+        pthread_mutex_lock(&lock);
+        n = running_total + queued_total;
+        pthread_mutex_unlock(&lock);
+        return n;
+}
+
 /* Queued calls are dropped (their listeners are closed by now: the callers
  * get ENOSYS); running threads end with the process. */
 void caller_shutdown(void)

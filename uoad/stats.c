@@ -122,6 +122,29 @@ void stats_format(strbuf *b, const uid_t *only_uid)
         pthread_mutex_unlock(&stats_lock);
 }
 
+/* One "UID CALL ALLOWED REFUSED" line of stats_format(), counted in again
+ * (the state a re-executed uoad is handed). */
+int stats_restore(const char *line)
+{
+        unsigned uid;
+        unsigned long long allowed, refused;
+        char call[32];
+        slice_stats *s;
+        int r = -EINVAL;
+
+        if (sscanf(line, "%u %31s %llu %llu", &uid, call, &allowed, &refused) != 4)
+                return -EINVAL;
+        pthread_mutex_lock(&stats_lock);
+        for (int k = 0; k < _CALL_MAX; k++)
+                if (strcmp(call, call_names[k]) == 0 && (s = stats_slot(uid))) {
+                        s->allowed[k] += allowed;
+                        s->refused[k] += refused;
+                        r = 0;
+                }
+        pthread_mutex_unlock(&stats_lock);
+        return r;
+}
+
 void stats_free(void)
 {
         free(table);

@@ -27,6 +27,8 @@ static const char *arg_socket;
 static bool arg_daemon;
 static const char *arg_engine = "auto";
 static int arg_verbose;
+static int arg_resume = -1;       /* --resume FD: the state a uoad we re-executed from handed us */
+static int arg_resume_check = -1; /* --resume-check FD: only check that we could (resume.c) */
 
 static void usage(FILE *f)
 {
@@ -45,6 +47,7 @@ static int parse_args(int argc, char **argv)
                 { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
                 { "daemon", no_argument, NULL, 'd' },        { "verbose", no_argument, NULL, 'v' },
                 { "engine", required_argument, NULL, 'e' },
+                { "resume", required_argument, NULL, 'R' },  { "resume-check", required_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },          {}
         };
         int c;
@@ -56,6 +59,8 @@ static int parse_args(int argc, char **argv)
                 case 'd': arg_daemon = true; break;
                 case 'e': arg_engine = optarg; break;
                 case 'v': arg_verbose++; break;
+                case 'R': arg_resume = atoi(optarg); break;
+                case 'C': arg_resume_check = atoi(optarg); break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); return -EINVAL;
                 }
@@ -120,6 +125,7 @@ static int signals_open(uoad *d, void *watch)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGUSR2);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -135,6 +141,10 @@ static bool signal_event(uoad *d, int fd)
         char err[512];
 
         while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGUSR2) {
+                        resume_exec(d); /* returns only if the new image could not start */
+                        continue;
+                }
                 if (si.ssi_signo != SIGHUP) {
                         log_info("signal %u: stopping", si.ssi_signo);
                         return false;
@@ -246,6 +256,10 @@ int main(int argc, char **argv)
         if (parse_args(argc, argv) < 0)
                 return 2;
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
+        if (arg_resume_check >= 0)
+                return resume_check(arg_resume_check) < 0 ? 1 : 0;
+        if ((r = resume_init(argc, argv)) < 0)
+                log_warn("SIGUSR2 will not re-execute: cannot find our binary: %s", strerror(-r));
         /* Before anything a slice can reach: from here on uoad holds only
          * caps.c's list, and no execve gives it more. */
         if ((r = caps_drop()) < 0) {
@@ -257,22 +271,29 @@ int main(int argc, char **argv)
         d.config_path = arg_config;
         d.socket_path = arg_socket;
         /* Before touching the guard or the engine: a second uoad for the same
-         * socket would take the running one's pinned programs over. */
-        if ((r = wire_connect(d.socket_path)) >= 0) {
+         * socket would take the running one's pinned programs over. A resumed
+         * uoad is that one (its socket is ours, inherited): it skips this. */
+        if (arg_resume < 0 && (r = wire_connect(d.socket_path)) >= 0) {
                 close(r);
                 log_error("cannot serve %s: another uoad is serving it", d.socket_path);
                 return 1;
         }
-        if (uoad_policy_load(&d, err, sizeof(err)) < 0) {
+        /* Resumed: the policy served before the exec (live edits included),
+         * never removed on failure: the sessions and the guard are still the
+         * old image's, and dying keeps the guard in place (fail closed). */
+        r = arg_resume >= 0 ? resume_policy(&d, arg_resume, err, sizeof(err)) : uoad_policy_load(&d, err, sizeof(err));
+        if (r < 0) {
                 fprintf(stderr, "uoad: %s\n", err);
-                guard_remove(&d);
+                if (arg_resume < 0)
+                        guard_remove(&d);
                 return 1;
         }
         if (engine_start(&d) < 0) {
-                guard_remove(&d);
+                if (arg_resume < 0)
+                        guard_remove(&d);
                 return 1;
         }
-        if (arg_daemon && (r = daemonize(&ready_fd)) < 0) {
+        if (arg_daemon && arg_resume < 0 && (r = daemonize(&ready_fd)) < 0) {
                 fprintf(stderr, "uoad: cannot daemonize: %s\n", strerror(-r));
                 return 1;
         }
@@ -291,7 +312,11 @@ int main(int argc, char **argv)
                 if (epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, engine_bpf_events_fd(d.bpf), &ev) < 0)
                         log_warn("the kernel engine's refusals will not be logged: %m");
         }
-        r = control_open(&d);
+        r = arg_resume >= 0 ? resume_adopt(&d, arg_resume) : control_open(&d);
+        if (r < 0 && arg_resume >= 0) {
+                log_error("cannot take over the control socket from the state handed over: %s", strerror(-r));
+                return 1;
+        }
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));

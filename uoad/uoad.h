@@ -62,6 +62,14 @@ int control_open(uoad *d);
 void control_event(uoad *d, void *watch, uint32_t events, uint64_t now_ms);
 void control_sweep(uoad *d, uint64_t now_ms);
 void control_close(uoad *d);
+/* The handover to a re-executed uoad (resume.c): the listening socket and
+ * the connections waiting for a request (those with a reply half sent are
+ * not handed over: their clients see the connection close). */
+int control_fd(void);
+void control_conns_each(void (*f)(int fd, void *userdata), void *userdata);
+int control_adopt(uoad *d, int fd);
+void control_conn_adopt(uoad *d, int fd, uint64_t now_ms);
+int uoad_policy_text_set(uoad *d, const char *text, size_t len, const char *label, char *err, size_t errlen);
 int uoad_policy_load(uoad *d, char *err, size_t errlen);
 
 /* notify.c */
@@ -129,6 +137,7 @@ void caller_act(notif *n, int sock, caller_call call, const struct sockaddr_stor
                 int backlog);
 void caller_event(uoad *d); /* WATCH_CALLER: start queued calls */
 void caller_shutdown(void);
+unsigned caller_busy(void); /* calls running or queued: a re-exec waits for none */
 
 /* target.c: safe access to the notifying process. */
 int target_fd_get(const notif *n, int target_fd);
@@ -173,6 +182,18 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid);
 void relay_event(uoad *d, void *watch, uint32_t events);
 void relay_shutdown(uoad *d);
 void relay_reap(void); /* after each epoll batch */
+/* The handover to a re-executed uoad (resume.c). */
+typedef struct relay_saved {
+        int ctl_fd, data_fd, kern_fd;
+        uid_t uid;
+        uint32_t portid, kern_portid;
+        bool ext_ack, cap_ack;
+        const char *pending; /* one datagram the client has not taken yet */
+        size_t pending_len;
+} relay_saved;
+void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata);
+uint32_t relay_next_portid(void);
+int relay_client_adopt(uoad *d, const relay_saved *s, uint32_t next_portid);
 
 /* stats.c: per-slice call counters and the refusal log rate limit. */
 typedef enum call_kind {
@@ -184,7 +205,16 @@ void stats_count(uid_t uid, call_kind k, bool refused);
 bool stats_log_allowed(uid_t uid, uint64_t now_ms);
 void stats_format(struct strbuf *b, const uid_t *only_uid);
 void stats_free(void);
+int stats_restore(const char *line); /* one line of stats_format(), added in */
 #define STATS_MARKER "%calls\n" /* separates the policy from counters in "show" */
+
+/* resume.c: SIGUSR2 re-executes the binary at uoad's path, handing it every
+ * session (docs/enforcement.md "Upgrades and restarts"). */
+int resume_init(int argc, char **argv);        /* at start: what to exec, and how */
+void resume_exec(uoad *d);                     /* returns only if the new image could not start */
+int resume_check(int state_fd);                /* --resume-check: 0 if this image can take the state */
+int resume_policy(uoad *d, int state_fd, char *err, size_t errlen); /* --resume: the served policy, counters */
+int resume_adopt(uoad *d, int state_fd);       /* ... then the sessions; closes state_fd */
 
 /* crash.c */
 void crash_handler_install(void);
