@@ -17,10 +17,13 @@
  * slice (uid) and starts a replacement, so the pool always has its size of
  * workers free for the others. The stalled worker goes on with its call and
  * answers it whenever the read returns (only that session waits: its
- * listener stays disarmed), then exits. A slice with WORKER_STALLED_PER_UID
- * workers stalled gets EFAULT for every further read of its memory at once,
- * without reading, until one returns: it cannot stall more of uoad. */
+ * listener stays disarmed), then exits. A worker that is only slow because
+ * the CPUs are busy (runnable) is not stalled. A slice with
+ * WORKER_STALLED_PER_UID workers stalled (for WORKER_STALLED_CAP_MS) gets
+ * EFAULT for every further read of its memory at once, without reading,
+ * until one returns: it cannot stall more of uoad. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,10 +40,12 @@
 #define WORKER_DEADLINE_MS 10    /* a notification taking longer stalls only its worker */
 #define WATCHDOG_TICK_MS 5
 #define WORKER_STALLED_PER_UID 4 /* beyond: that slice's memory reads fail with EFAULT */
+#define WORKER_STALLED_CAP_MS 100 /* ...counting the calls stalled that long */
 #define WORKERS_MAX 16
 #define STALLED_UIDS_MAX 256
 
 typedef struct worker {
+        pid_t tid;
         uint64_t busy_since_ms; /* 0: idle; under pool_lock */
         uid_t uid;              /* whose notification it serves */
         bool stalled;           /* left to its call by the watchdog */
@@ -84,16 +89,44 @@ static struct stalled_uid *stalled_of(uid_t uid, bool create)
         return create ? free_slot : NULL;
 }
 
+/* Whether a read of uid's memory may be tried: not once the slice has
+ * WORKER_STALLED_PER_UID calls stalled for WORKER_STALLED_CAP_MS (a worker
+ * that merely waited for a lock under load is not a slice's doing). */
 bool notify_read_allowed(uid_t uid)
 {
-        struct stalled_uid *s;
-        bool ok;
+        unsigned n = 0;
+        uint64_t now;
 
         pthread_mutex_lock(&pool_lock);
-        s = stalled_of(uid, false);
-        ok = !s || s->n < WORKER_STALLED_PER_UID;
+        if (stalled_total) {
+                now = mono_ms();
+                for (unsigned i = 0; i < ELEMENTSOF(workers); i++)
+                        n += workers[i].running && workers[i].stalled && workers[i].uid == uid &&
+                             now - workers[i].busy_since_ms >= WORKER_STALLED_CAP_MS;
+        }
         pthread_mutex_unlock(&pool_lock);
-        return ok;
+        return n < WORKER_STALLED_PER_UID;
+}
+
+/* Whether thread tid of ours is runnable (state R): then it is slow only
+ * because the CPUs are busy, not stalled by a slice. */
+static bool thread_runnable(pid_t tid)
+{
+        char path[64], buf[256], *p;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        p = strrchr(buf, ')'); /* "TID (COMM) STATE ...": the name may hold anything */
+        return p && p[1] == ' ' && p[2] == 'R';
 }
 
 /* Detached, every signal blocked: process-directed signals stay the main
@@ -178,6 +211,7 @@ static void *worker_main(void *p)
         _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notify_resp_size());
 
         pthread_setname_np(pthread_self(), "uoad-worker");
+        w->tid = gettid();
         if (!req || !resp) {
                 log_error("a notification worker is out of memory");
                 return NULL;
@@ -226,7 +260,8 @@ static void watchdog_scan(uint64_t now)
                 worker *w = &workers[i];
                 struct stalled_uid *s;
 
-                if (!w->running || w->stalled || !w->busy_since_ms || now - w->busy_since_ms < WORKER_DEADLINE_MS)
+                if (!w->running || w->stalled || !w->busy_since_ms || now - w->busy_since_ms < WORKER_DEADLINE_MS ||
+                    thread_runnable(w->tid))
                         continue;
                 s = stalled_of(w->uid, true);
                 if (!s)
