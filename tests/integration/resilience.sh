@@ -1,0 +1,161 @@
+# tests/integration/resilience.sh: sourced by run.sh (its world, its
+# helpers). A supervisor nothing stops (docs/design.md §5.5, §5.7):
+# memstall_check: a slice whose memory blocks uoad's reads stalls only
+# itself; upgrade_checks: SIGUSR2 re-executes uoad in place and running
+# sessions (seccomp listeners, proxied netlink sockets) keep working.
+
+# Invariant 5 for memory reads: S2 binds with a sockaddr mapped from a file
+# of a FUSE server that never answers a read (uoa-stallfs --file). Each such
+# bind blocks the uoad worker reading it; the watchdog leaves the worker to
+# S2 and starts another, so S1's binds are served meanwhile (p99 below
+# 5 ms); past 4 stalled workers S2's reads fail with EFAULT at once. Both
+# slices are shared, so their binds trap under either engine.
+memstall_check() {
+        local spid i pids=() waiting=0 efault=0 p99 out ended=0
+        echo "# a sockaddr in memory the slice's FUSE file system never reads (S2)"
+        mkdir -p "$T/stallf"
+        "$T/bin/uoa-stallfs" --file "$T/stallf" >"$T/stallf.log" 2>&1 </dev/null &
+        spid=$!
+        UOAT_PIDS+=("$spid")
+        for i in $(seq 50); do grep -q ready "$T/stallf.log" 2>/dev/null && break; sleep 0.1; done
+        for i in 1 2 3 4 5 6; do
+                # Static: no shim, which would read the address itself to explain an error.
+                uoat_slice_argv "$US2" "$T/bin/uoa-attack-static" stall-sockaddr "$T/stallf/f$i"
+                timeout -k 2 30 "${UOAT_CMD[@]}" >"$T/memstall.$i" 2>&1 </dev/null &
+                pids+=($!)
+                UOAT_PIDS+=($!)
+                sleep 0.2
+        done
+        sleep 0.5
+        for i in 1 2 3 4 5 6; do
+                out=$(cat "$T/memstall.$i")
+                [ -z "$out" ] && waiting=$((waiting + 1))
+                [ "$out" = "err EFAULT" ] && efault=$((efault + 1))
+        done
+        uoat_check "S2's 6 binds with a sockaddr its FUSE file never delivers: 4 wait, 2 get EFAULT at once" \
+                "$([ "$waiting" = 4 ] && [ "$efault" = 2 ]; echo $?)" "4 waiting, 2 EFAULT" \
+                "$waiting waiting, $efault EFAULT ($(cat "$T"/memstall.* | tr '\n' '|'))"
+        uoat_slice_argv "$US1" "$T/bin/sockcalls" bindlat 0.0.0.0 500 1
+        UOAT_TIMEOUT=20 uoat_capture "${UOAT_CMD[@]}"
+        p99=$(awk '/^bindlat/ {print $5}' <<<"$OUT")
+        uoat_check "meanwhile S1's bind p99 stays below 5 ms ($OUT)" \
+                "$([ -n "$p99" ] && [ "$p99" -lt 5000 ]; echo $?)" "p99 < 5000 us" "$(uoat_got)"
+        uoat_check "uoad logs the stalled calls as S2's" \
+                "$(grep -q "slice $(id -u "$US2"): a call of its has taken over" "$T/uoad.log"; echo $?)" \
+                "a log line" "none"
+        # A re-exec now would lose S2's stalled calls and wait for them: refused.
+        kill -USR2 "$UOAT_UOAD_PID"
+        uoad_log_wait "not re-executing, still serving: .*stalled"
+        uoat_check "SIGUSR2 while S2's calls are stalled: refused, uoad says why and serves on" \
+                "$(uoad_log_wait "not re-executing, still serving: .*stalled" && uoat_uoad_alive; echo $?)" \
+                "a 'not re-executing' line naming the stalled calls" "$(tail -n 2 "$T/uoad.log" | tr '\n' '|')"
+        kill -TERM "$spid" 2>/dev/null
+        wait "$spid"
+        for i in "${pids[@]}"; do wait "$i" && ended=$((ended + 1)); done
+        for i in 1 2 3 4 5 6; do [[ $(cat "$T/memstall.$i") == err* ]] && ended=$((ended + 1)); done
+        uoat_check "once the file system is gone, the stalled binds end with an error" \
+                "$([ "$ended" = 6 ]; echo $?)" "6 errors" "$(cat "$T"/memstall.* | tr '\n' '|')"
+        uoat_slice "$US2" bind 4 tcp 0.0.0.0 22
+        uoat_expect "then S2's binds are served again" "ok 10.77.0.20 11022"
+}
+
+# uoad_log_wait PATTERN: until uoad's log has a line matching PATTERN (10 s).
+uoad_log_wait() {
+        local i
+        for i in $(seq 100); do
+                grep -q "$1" "$T/uoad.log" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# Replace the binary at uoad's path as a package upgrade does (a new inode
+# renamed into place).
+uoad_binary_put() { # SOURCE
+        cp "$1" "$T/bin/uoad.new" && chmod 755 "$T/bin/uoad.new" && mv -f "$T/bin/uoad.new" "$T/bin/uoad"
+}
+
+# SIGUSR2 when the binary at the path cannot start: the old image stays.
+upgrade_refused_check() {
+        local before
+        printf '#!/bin/sh\nexit 1\n' >"$T/uoad.broken"
+        uoad_binary_put "$T/uoad.broken"
+        before=$(grep -c "not re-executing" "$T/uoad.log")
+        kill -USR2 "$UOAT_UOAD_PID"
+        for i in $(seq 100); do
+                [ "$(grep -c "not re-executing" "$T/uoad.log")" -gt "$before" ] && break
+                sleep 0.1
+        done
+        uoat_check "SIGUSR2 with a binary that cannot start: uoad says why and stays" \
+                "$([ "$(grep -c "not re-executing" "$T/uoad.log")" -gt "$before" ] && uoat_uoad_alive; echo $?)" \
+                "a 'not re-executing' line, same pid" "$(tail -n 2 "$T/uoad.log" | tr '\n' '|')"
+        uoat_slice "$US1" bind 4 tcp 0.0.0.0 0
+        uoat_expect "and goes on serving" "ok 10.77.0.20 {10000-10999}"
+        uoad_binary_put "$BUILD/uoad"
+}
+
+# Item 1 of the restart contract: a session started before SIGUSR2 binds and
+# routes afterwards; a bind flood across the re-exec loses no call; the
+# policy (with a live edit), the counters and the pid stay.
+upgrade_checks() {
+        local sess nl flood i st binds_before binds_after extra="$US1 address 10.77.0.31"
+        echo "# SIGUSR2: re-executing uoad in place"
+        # Run uoad from a copy, so that the test can replace the binary at its path.
+        kill -TERM "$UOAT_UOAD_PID"
+        wait "$UOAT_UOAD_PID" 2>/dev/null
+        cp "$BUILD/uoad" "$T/bin/uoad"
+        : >"$T/uoad.log"
+        uoat_spawn "$H" "$T/uoad.log" "$T/bin/uoad" --engine "$UOA_ENGINE" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        uoat_check "uoad serves from a copy of its binary" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
+        upgrade_refused_check
+        uoamap_live add "$extra"
+        binds_before=$(uoat_bind_count "$US1")
+        # A's session, started now: it binds, listens and routes after the re-exec.
+        uoat_slice_argv "$UA" /bin/sh -c "sleep 2.5; $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8083; $T/bin/uoa-probe listen 4"
+        timeout -k 2 20 "${UOAT_CMD[@]}" >"$T/sess.out" 2>"$T/sess.err" </dev/null &
+        sess=$!
+        # A's netlink socket, opened now (ip -batch keeps one), used after.
+        uoat_slice_argv "$UA" ip -batch -
+        { sleep 2.5; echo "route add 10.99.7.0/24 dev veth0"; echo "route show 10.99.7.0/24"; } |
+                timeout -k 2 20 "${UOAT_CMD[@]}" >"$T/nl.out" 2>"$T/nl.err" &
+        nl=$!
+        # S1 binds without pause across the re-exec: no call may fail.
+        uoat_slice_argv "$US1" "$T/bin/sockcalls" bind 0.0.0.0 2000 40
+        timeout -k 2 30 "${UOAT_CMD[@]}" >"$T/flood.out" 2>&1 </dev/null &
+        flood=$!
+        UOAT_PIDS+=("$sess" "$nl" "$flood")
+        sleep 1
+        kill -USR2 "$UOAT_UOAD_PID"
+        uoad_log_wait "resumed:"
+        st=$?
+        uoat_check "SIGUSR2: uoad re-executes in place (same pid) and resumes its sessions" \
+                "$([ "$st" = 0 ] && uoat_uoad_alive; echo $?)" "a 'resumed:' line, same pid" \
+                "$(grep -E "resum|re-exec|error" "$T/uoad.log" | tail -n 4 | tr '\n' '|')"
+        wait "$sess"
+        RC=$? OUT=$(cat "$T/sess.out") ERR=$(cat "$T/sess.err") UOAT_SKIPPED=0
+        uoat_expect "a session started before SIGUSR2 binds and listens after it" \
+                "ok 10.77.0.11 8083"$'\n'"ok 10.77.0.11 {1-65535}"
+        wait "$nl"
+        RC=$? OUT=$(cat "$T/nl.out") ERR=$(cat "$T/nl.err") UOAT_SKIPPED=0
+        uoat_check "a netlink socket opened before SIGUSR2 routes after it (A's table, shown as main)" \
+                "$([ "$RC" = 0 ] && [[ $OUT == "10.99.7.0/24 dev veth0 "* ]] &&
+                        ip -n "$H" route show table 100 | grep -q "^10.99.7.0/24 dev veth0"; echo $?)" \
+                "the route, in table 100" "$(uoat_got)"
+        wait "$flood"
+        RC=$? OUT=$(cat "$T/flood.out") ERR="" UOAT_SKIPPED=0
+        uoat_expect "S1's 80000 binds across the re-exec: none fails" \
+                "bind median * us min * max * (40 rounds of 2000)"
+        uoamap_live show "$US1"
+        uoat_check "the live-added policy line survives the re-exec" \
+                "$([[ $OUT == *"10.77.0.31"* ]]; echo $?)" "10.77.0.31 in the policy" "$(uoat_got)"
+        binds_after=$(uoat_bind_count "$US1")
+        uoat_check "the counters survive the re-exec (S1's binds: before + the flood's)" \
+                "$([ "${binds_after:-0}" -ge $((${binds_before:-0} + 80000)) ]; echo $?)" \
+                ">= $((${binds_before:-0} + 80000))" "${binds_after:-none}"
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "new sessions are served by the new image" "ok 10.77.0.11 80"
+        ip -n "$H" route del 10.99.7.0/24 table 100 2>/dev/null
+        uoamap_live del "$extra"
+}
