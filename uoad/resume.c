@@ -244,6 +244,14 @@ static int quiesce(char *why, size_t whylen)
         return notify_workers_drain(DRAIN_TIMEOUT_MS, why, whylen);
 }
 
+/* Privileged operation (docs/design.md §11 row 12), and why it is safe:
+ * uoad runs as root, so only root can send it SIGUSR2; the binary run is
+ * the one at the path uoad was started from, which only root can replace;
+ * what crosses the exec is exactly uoad's own fds listed in the state
+ * (FD_CLOEXEC cleared on those, put back if execve fails) and the memfd
+ * describing them; the new image keeps the reduced bounding set, so it can
+ * hold no more capabilities than this one; and no notification is half
+ * served across it (quiesce()). */
 void resume_exec(uoad *d)
 {
         _cleanup_close_ int state_fd = -1;
