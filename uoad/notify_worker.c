@@ -311,6 +311,20 @@ int notify_workers_start(uoad *d, int epoll_fd)
         return uoad_thread_start(watchdog_main, NULL, 0);
 }
 
+/* Under pool_lock: wait for a change of the pool, 10 ms at most. */
+static void pool_wait_10ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+}
+
 /* Stop taking notifications and wait up to timeout_ms for those in flight.
  * 0: none is in flight or stalled (nothing of a slice is half-answered);
  * -EBUSY: some are (why says whose), and serving goes on as before. */
@@ -321,17 +335,8 @@ int notify_workers_drain(unsigned timeout_ms, char *why, size_t whylen)
 
         pthread_mutex_lock(&pool_lock);
         draining = true;
-        while ((in_flight || stalled_total) && mono_ms() < end) {
-                struct timespec ts;
-
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 10 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
-        }
+        while ((in_flight || stalled_total) && mono_ms() < end)
+                pool_wait_10ms();
         if (in_flight || stalled_total) {
                 int n = snprintf(why, whylen, "%u calls in progress, %u stalled", in_flight, stalled_total);
 
@@ -356,11 +361,17 @@ void notify_workers_undrain(void)
         notify_listeners_rearm();
 }
 
-/* At exit: no worker takes anything more (the listeners close next). */
+/* At exit: no worker takes anything more, and those in flight are done
+ * (up to a second) before the listeners close and the state they use goes.
+ * Stalled ones hold what they use (the listener, the policy) themselves. */
 void notify_workers_stop(void)
 {
+        uint64_t end = mono_ms() + 1000;
+
         pthread_mutex_lock(&pool_lock);
         stopping = true;
         pthread_cond_broadcast(&pool_cond);
+        while (in_flight && mono_ms() < end)
+                pool_wait_10ms();
         pthread_mutex_unlock(&pool_lock);
 }

@@ -147,7 +147,9 @@ int stats_restore(const char *line)
 
 void stats_free(void)
 {
+        pthread_mutex_lock(&stats_lock);
         free(table);
         table = NULL;
         table_size = table_used = 0;
+        pthread_mutex_unlock(&stats_lock);
 }
