@@ -259,6 +259,10 @@ void resume_exec(uoad *d)
         char why[512] = "", num[16];
         int r;
 
+        if (!exec_argv) {
+                log_error("SIGUSR2: not re-executing: the path of our binary is unknown");
+                return;
+        }
         log_info("SIGUSR2: re-executing %s, keeping %zu sessions", exe_path, d->n_listeners);
         r = quiesce(why, sizeof(why));
         if (r < 0) {

@@ -156,6 +156,10 @@ upgrade_checks() {
                 ">= $((${binds_before:-0} + 80000))" "${binds_after:-none}"
         uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
         uoat_expect "new sessions are served by the new image" "ok 10.77.0.11 80"
+        kill -USR2 "$UOAT_UOAD_PID"
+        for i in $(seq 100); do [ "$(grep -c "^uoad: resumed:" "$T/uoad.log")" -ge 2 ] && break; sleep 0.1; done
+        uoat_slice "$US1" bind 4 tcp 0.0.0.0 0
+        uoat_expect "a second SIGUSR2 re-executes again, and serves" "ok 10.77.0.20 {10000-10999}"
         ip -n "$H" route del 10.99.7.0/24 table 100 2>/dev/null
         uoamap_live del "$extra"
 }
