@@ -98,7 +98,7 @@ upgrade_refused_check() {
 # routes afterwards; a bind flood across the re-exec loses no call; the
 # policy (with a live edit), the counters and the pid stay.
 upgrade_checks() {
-        local sess nl flood i st binds_before binds_after extra="$US1 address 10.77.0.31"
+        local sess nl conn flood i st binds_before binds_after extra="$US1 address 10.77.0.31"
         echo "# SIGUSR2: re-executing uoad in place"
         # Run uoad from a copy, so that the test can replace the binary at its path.
         kill -TERM "$UOAT_UOAD_PID"
@@ -121,11 +121,22 @@ upgrade_checks() {
         { sleep 2.5; echo "route add 10.99.7.0/24 dev veth0"; echo "route show 10.99.7.0/24"; } |
                 timeout -k 2 20 "${UOAT_CMD[@]}" >"$T/nl.out" 2>"$T/nl.err" &
         nl=$!
+        # A control connection opened now, whose request comes after the re-exec.
+        ip netns exec "$H" /usr/bin/python3 - "$SOCK" >"$T/conn.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+time.sleep(2.5)
+s.send(b"status")
+s.settimeout(5)
+print(s.recv(65536).split(b"\n")[0].decode(errors="replace"))
+PY
+        conn=$!
         # S1 binds without pause across the re-exec: no call may fail.
         uoat_slice_argv "$US1" "$T/bin/sockcalls" bind 0.0.0.0 2000 40
         timeout -k 2 30 "${UOAT_CMD[@]}" >"$T/flood.out" 2>&1 </dev/null &
         flood=$!
-        UOAT_PIDS+=("$sess" "$nl" "$flood")
+        UOAT_PIDS+=("$sess" "$nl" "$conn" "$flood")
         sleep 1
         kill -USR2 "$UOAT_UOAD_PID"
         uoad_log_wait "resumed:"
@@ -143,6 +154,9 @@ upgrade_checks() {
                 "$([ "$RC" = 0 ] && [[ $OUT == "10.99.7.0/24 dev veth0 "* ]] &&
                         ip -n "$H" route show table 100 | grep -q "^10.99.7.0/24 dev veth0"; echo $?)" \
                 "the route, in table 100" "$(uoat_got)"
+        wait "$conn"
+        RC=$? OUT=$(cat "$T/conn.out") ERR="" UOAT_SKIPPED=0
+        uoat_expect "a control connection opened before SIGUSR2 is answered after it" "ok"
         wait "$flood"
         RC=$? OUT=$(cat "$T/flood.out") ERR="" UOAT_SKIPPED=0
         uoat_expect "S1's 80000 binds across the re-exec: none fails" \
