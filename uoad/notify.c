@@ -168,6 +168,12 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
         listeners = l;
         d->n_listeners++;
         pthread_mutex_unlock(&listeners_lock);
+        {
+                char text[64];
+
+                snprintf(text, sizeof(text), "listener %u %d", (unsigned) uid, (int) pid);
+                holder_add((unsigned) fd, text, &fd, 1);
+        }
         return 0;
 }
 
@@ -181,6 +187,7 @@ static void listener_remove_locked(uoad *d, listener *l)
         if (l->next)
                 l->next->prev = l->prev;
         epoll_ctl(serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
+        holder_del((unsigned) l->fd);
         d->n_listeners--;
         listener_unref(l);
 }

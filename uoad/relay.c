@@ -49,6 +49,7 @@ struct nlclient {
         nlclient *prev, *next;
 };
 
+static void client_hold(const nlclient *c);
 static nlclient *clients;
 /* A client has three fds, so one epoll batch can hold several events for a
  * client the first of them closed: it is freed only after the batch. */
@@ -105,6 +106,7 @@ static void client_free(uoad *d, nlclient *c)
                 clients = c->next;
         if (c->next)
                 c->next->prev = c->prev;
+        holder_del((unsigned) c->ctl_fd);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->ctl_fd, NULL);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->data_fd, NULL);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->kern_fd, NULL);
@@ -272,7 +274,11 @@ static int client_sockopt(nlclient *c, uint32_t opt, uint32_t value)
         case NETLINK_DROP_MEMBERSHIP: break;
         default: return -ENOPROTOOPT;
         }
-        return setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0 ? negative_errno() : 0;
+        if (setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0)
+                return negative_errno();
+        if (opt == NETLINK_EXT_ACK || opt == NETLINK_CAP_ACK)
+                client_hold(c); /* what a restarted uoad must know */
+        return 0;
 }
 
 static int client_groups(nlclient *c, uint32_t groups)
@@ -379,6 +385,17 @@ static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
         return epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? negative_errno() : 0;
 }
 
+/* Give the holder (holder.c) a copy of the client's fds and its state. */
+static void client_hold(const nlclient *c)
+{
+        int fds[3] = { c->ctl_fd, c->data_fd, c->kern_fd };
+        char text[96];
+
+        snprintf(text, sizeof(text), "nlclient %u %u %u %d %d", (unsigned) c->uid, c->portid, c->kern_portid,
+                 c->ext_ack, c->cap_ack);
+        holder_add((unsigned) c->ctl_fd, text, fds, 3);
+}
+
 /* Watch the client's three fds and put it on the list. */
 static void client_link(uoad *d, nlclient *c)
 {
@@ -389,6 +406,7 @@ static void client_link(uoad *d, nlclient *c)
         if (clients)
                 clients->prev = c;
         clients = c;
+        client_hold(c);
 }
 
 /* Send "ok PORTID\n" with the client's end of the data socket. */

@@ -135,6 +135,10 @@ static int state_write(uoad *d, handover *h)
         strbuf_printf(&h->b, "%s", STATE_MAGIC);
         strbuf_printf(&h->b, "control %d\n", control_fd());
         hand_fd(h, control_fd());
+        if (holder_fd() >= 0) {
+                strbuf_printf(&h->b, "holder %d\n", holder_fd());
+                hand_fd(h, holder_fd());
+        }
         notify_listeners_each(save_listener, h);
         relay_clients_each(save_nlclient, h);
         strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid());
@@ -435,15 +439,52 @@ static int adopt_nlclient(uoad *d, const char *line, uint32_t next)
         return relay_client_adopt(d, &s, next);
 }
 
+typedef struct adopted {
+        size_t listeners, nlclients, conns;
+} adopted;
+
+/* Take over the sessions of state lines [text, end). A line that fails
+ * costs its session only, and is logged. */
+static void adopt_lines(uoad *d, char *text, const char *end, unsigned next, adopted *ret)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        for (char *line = text, *nl; line < end && (nl = strchr(line, '\n')); line = nl + 1) {
+                unsigned uid;
+                int fd, pid, q = 1;
+
+                *nl = '\0';
+                if (sscanf(line, "control %d", &fd) == 1) {
+                        q = control_adopt(d, fd);
+                } else if (sscanf(line, "holder %d", &fd) == 1) {
+                        holder_set(fd);
+                        q = 0;
+                } else if (sscanf(line, "listener %d %u %d", &fd, &uid, &pid) == 3) {
+                        q = notify_listener_add(d, fd, uid, pid);
+                        ret->listeners += q == 0;
+                } else if (strncmp(line, "nlclient ", 9) == 0) {
+                        q = adopt_nlclient(d, line, next);
+                        ret->nlclients += q == 0;
+                } else if (sscanf(line, "conn %d", &fd) == 1) {
+                        control_conn_adopt(d, fd, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000);
+                        ret->conns++;
+                        q = 0;
+                }
+                if (q < 0)
+                        log_error("resume: cannot take over '%s': %s", line, strerror(-q));
+        }
+}
+
 /* The sessions, in the new image once it serves (epoll, workers, engine
- * ready). A line that fails costs its session only, and is logged. */
+ * ready). */
 int resume_adopt(uoad *d, int state_fd)
 {
         _cleanup_free_ char *text = NULL;
         const char *body, *nlnext;
-        size_t len, plen, n_l = 0, n_nl = 0, n_c = 0;
+        size_t len, plen;
         unsigned next = 0;
-        struct timespec ts;
+        adopted a = {};
 
         text = state_read(state_fd, &len);
         close(state_fd);
@@ -453,28 +494,26 @@ int resume_adopt(uoad *d, int state_fd)
         nlnext = strstr(text, "\nnlnext ");
         if (nlnext)
                 (void) sscanf(nlnext + 8, "%u", &next);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        for (char *line = text, *nl; line < body && (nl = strchr(line, '\n')); line = nl + 1) {
-                unsigned uid;
-                int fd, pid, q = 1;
-
-                *nl = '\0';
-                if (sscanf(line, "control %d", &fd) == 1) {
-                        q = control_adopt(d, fd);
-                } else if (sscanf(line, "listener %d %u %d", &fd, &uid, &pid) == 3) {
-                        q = notify_listener_add(d, fd, uid, pid);
-                        n_l += q == 0;
-                } else if (strncmp(line, "nlclient ", 9) == 0) {
-                        q = adopt_nlclient(d, line, next);
-                        n_nl += q == 0;
-                } else if (sscanf(line, "conn %d", &fd) == 1) {
-                        control_conn_adopt(d, fd, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000);
-                        n_c++;
-                        q = 0;
-                }
-                if (q < 0)
-                        log_error("resume: cannot take over '%s': %s", line, strerror(-q));
-        }
-        log_info("resumed: %zu sessions, %zu netlink sockets, %zu control connections", n_l, n_nl, n_c);
+        adopt_lines(d, text, body, next, &a);
+        log_info("resumed: %zu sessions, %zu netlink sockets, %zu control connections", a.listeners, a.nlclients,
+                 a.conns);
         return control_fd() >= 0 ? 0 : -EBADF;
+}
+
+/* The sessions a holder kept for a uoad that crashed (holder.c): their
+ * listeners and netlink sockets, in the state's line format. The policy is
+ * the file's (live edits of the crashed uoad are not kept). */
+void resume_held_adopt(uoad *d, char *state)
+{
+        adopted a = {};
+        unsigned next = 0;
+
+        for (char *p = strstr(state, "nlclient "); p; p = strstr(p + 1, "\nnlclient ")) {
+                unsigned portid;
+
+                if (sscanf(p + (*p == '\n'), "nlclient %*d %*d %*d %*u %u", &portid) == 1 && portid >= next)
+                        next = portid + 1; /* new clients' port ids stay unique */
+        }
+        adopt_lines(d, state, state + strlen(state), next, &a);
+        log_info("resumed after a crash: %zu sessions, %zu netlink sockets", a.listeners, a.nlclients);
 }

@@ -29,15 +29,19 @@ static const char *arg_engine = "auto";
 static int arg_verbose;
 static int arg_resume = -1;       /* --resume FD: the state a uoad we re-executed from handed us */
 static int arg_resume_check = -1; /* --resume-check FD: only check that we could (resume.c) */
+static unsigned arg_grace = 30;   /* --grace S: how long the holder keeps sessions without uoad; 0: no holder */
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--engine auto|bpf|seccomp] [--daemon] [-v]\n"
+        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--engine auto|bpf|seccomp] [--grace SECONDS]\n"
+                   "            [--daemon] [-v]\n"
                    "Serves the uoa policy (default %s) on the control socket\n"
                    "(default %s, or $UOA_SOCKET) in this network namespace.\n"
                    "--engine: who decides the address rules: the kernel (bpf, cgroup\n"
                    "programs for every process of a slice), uoad alone (seccomp), or\n"
-                   "bpf where the kernel allows it (auto, the default).\n",
+                   "bpf where the kernel allows it (auto, the default).\n"
+                   "--grace: how long running sessions wait for a restarted uoad after a\n"
+                   "crash (default 30 s; 0: they fail at once).\n",
                 DEFAULT_CONFIG, WIRE_DEFAULT_SOCKET);
 }
 
@@ -48,6 +52,7 @@ static int parse_args(int argc, char **argv)
                 { "daemon", no_argument, NULL, 'd' },        { "verbose", no_argument, NULL, 'v' },
                 { "engine", required_argument, NULL, 'e' },
                 { "resume", required_argument, NULL, 'R' },  { "resume-check", required_argument, NULL, 'C' },
+                { "grace", required_argument, NULL, 'g' },
                 { "help", no_argument, NULL, 'h' },          {}
         };
         int c;
@@ -61,6 +66,7 @@ static int parse_args(int argc, char **argv)
                 case 'v': arg_verbose++; break;
                 case 'R': arg_resume = atoi(optarg); break;
                 case 'C': arg_resume_check = atoi(optarg); break;
+                case 'g': arg_grace = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); return -EINVAL;
                 }
@@ -250,6 +256,7 @@ int main(int argc, char **argv)
 {
         uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
         static watch_kind sig_watch = WATCH_SIGNAL;
+        _cleanup_free_ char *held = NULL;
         char err[512];
         int r, sig_fd, ready_fd = -1;
 
@@ -277,6 +284,16 @@ int main(int argc, char **argv)
                 close(r);
                 log_error("cannot serve %s: another uoad is serving it", d.socket_path);
                 return 1;
+        }
+        /* After a crash, the holder kept the sessions: they are ours again
+         * once we serve. Before the guard too: a busy holder means another
+         * uoad (starting) for this socket. */
+        if (arg_resume < 0 && (r = holder_attach(d.socket_path, arg_grace, &held)) < 0) {
+                log_error("cannot serve %s: %s", d.socket_path,
+                          r == -EBUSY ? "another uoad is serving it (its holder is busy)" : strerror(-r));
+                if (r == -EBUSY)
+                        return 1;
+                log_warn("running without a holder: a crash will end the running sessions");
         }
         /* Resumed: the policy served before the exec (live edits included),
          * never removed on failure: the sessions and the guard are still the
@@ -324,6 +341,8 @@ int main(int argc, char **argv)
                         guard_remove(&d);
                 return 1;
         }
+        if (held)
+                resume_held_adopt(&d, held);
         log_info("serving %zu slices from %s on %s", policy_slice_count(d.policy), d.config_path,
                  d.socket_path);
         if (ready_fd >= 0) {
@@ -333,6 +352,7 @@ int main(int argc, char **argv)
         r = run_loop(&d, sig_fd, &sig_watch);
         /* Stop serving first: from here trapped calls fail (closed listeners
          * answer ENOSYS), then take the guard away. */
+        holder_quit();
         control_close(&d);
         relay_shutdown(&d);
         notify_shutdown(&d);

@@ -216,6 +216,16 @@ int resume_check(int state_fd);                /* --resume-check: 0 if this imag
 int resume_policy(uoad *d, int state_fd, char *err, size_t errlen); /* --resume: the served policy, counters */
 int resume_adopt(uoad *d, int state_fd);       /* ... then the sessions; closes state_fd */
 
+/* holder.c: a process of ours that keeps every session's fds across a
+ * crash of uoad, for grace_s seconds (docs/enforcement.md). */
+int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state);
+int holder_fd(void);
+void holder_set(int fd);
+void holder_add(unsigned key, const char *text, const int *fds, unsigned n);
+void holder_del(unsigned key);
+void holder_quit(void);
+void resume_held_adopt(uoad *d, char *state); /* resume.c: the sessions a holder kept */
+
 /* crash.c */
 void crash_handler_install(void);
 
