@@ -2,7 +2,10 @@
 # helpers). A supervisor nothing stops (docs/design.md §5.5, §5.7):
 # memstall_check: a slice whose memory blocks uoad's reads stalls only
 # itself; upgrade_checks: SIGUSR2 re-executes uoad in place and running
-# sessions (seccomp listeners, proxied netlink sockets) keep working.
+# sessions (seccomp listeners, proxied netlink sockets) keep working;
+# crash_resume_checks: after SIGKILL the holder keeps the sessions, their
+# trapped calls wait and a restarted uoad answers them; with no uoad for the
+# grace period they fail.
 
 # Invariant 5 for memory reads: S2 binds with a sockaddr mapped from a file
 # of a FUSE server that never answers a read (uoa-stallfs --file). Each such
@@ -59,6 +62,27 @@ memstall_check() {
         uoat_expect "then S2's binds are served again" "ok 10.77.0.20 11022"
 }
 
+# bg_slice OUT USER CMD...: CMD under uoa-run as USER in the background,
+# stdout in OUT.out, stderr in OUT.err; its pid in BG_PID.
+bg_slice() {
+        local out=$1 user=$2
+        shift 2
+        uoat_slice_argv "$user" "$@"
+        timeout -k 2 20 "${UOAT_CMD[@]}" >"$out.out" 2>"$out.err" </dev/null &
+        BG_PID=$!
+        UOAT_PIDS+=("$BG_PID")
+}
+
+# bg_routes OUT PREFIX DELAY: A's ip -batch, its netlink socket opened now,
+# adding and showing PREFIX after DELAY s.
+bg_routes() {
+        uoat_slice_argv "$UA" ip -batch -
+        { sleep "$3"; echo "route add $2 dev veth0"; echo "route show $2"; } |
+                timeout -k 2 20 "${UOAT_CMD[@]}" >"$1.out" 2>"$1.err" &
+        BG_PID=$!
+        UOAT_PIDS+=("$BG_PID")
+}
+
 # uoad_log_wait PATTERN: until uoad's log has a line matching PATTERN (10 s).
 uoad_log_wait() {
         local i
@@ -113,14 +137,11 @@ upgrade_checks() {
         uoamap_live add "$extra"
         binds_before=$(uoat_bind_count "$US1")
         # A's session, started now: it binds, listens and routes after the re-exec.
-        uoat_slice_argv "$UA" /bin/sh -c "sleep 2.5; $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8083; $T/bin/uoa-probe listen 4"
-        timeout -k 2 20 "${UOAT_CMD[@]}" >"$T/sess.out" 2>"$T/sess.err" </dev/null &
-        sess=$!
+        bg_slice "$T/sess" "$UA" /bin/sh -c "sleep 2.5; $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8083; $T/bin/uoa-probe listen 4"
+        sess=$BG_PID
         # A's netlink socket, opened now (ip -batch keeps one), used after.
-        uoat_slice_argv "$UA" ip -batch -
-        { sleep 2.5; echo "route add 10.99.7.0/24 dev veth0"; echo "route show 10.99.7.0/24"; } |
-                timeout -k 2 20 "${UOAT_CMD[@]}" >"$T/nl.out" 2>"$T/nl.err" &
-        nl=$!
+        bg_routes "$T/nl" 10.99.7.0/24 2.5
+        nl=$BG_PID
         # A control connection opened now, whose request comes after the re-exec.
         ip netns exec "$H" /usr/bin/python3 - "$SOCK" >"$T/conn.out" 2>&1 <<'PY' &
 import socket, sys, time
@@ -136,7 +157,7 @@ PY
         uoat_slice_argv "$US1" "$T/bin/sockcalls" bind 0.0.0.0 2000 40
         timeout -k 2 30 "${UOAT_CMD[@]}" >"$T/flood.out" 2>&1 </dev/null &
         flood=$!
-        UOAT_PIDS+=("$sess" "$nl" "$conn" "$flood")
+        UOAT_PIDS+=("$conn" "$flood")
         sleep 1
         kill -USR2 "$UOAT_UOAD_PID"
         uoad_log_wait "resumed:"
@@ -176,4 +197,72 @@ PY
         uoat_expect "a second SIGUSR2 re-executes again, and serves" "ok 10.77.0.20 {10000-10999}"
         ip -n "$H" route del 10.99.7.0/24 table 100 2>/dev/null
         uoamap_live del "$extra"
+}
+
+# Item 2 of the restart contract, with uoad's own holder (uoad/holder.c): a
+# session and a netlink socket opened before SIGKILL, whose calls come while
+# no uoad runs, are served by the uoad started next; with no uoad for the
+# grace period (--grace 2 here) the calls fail as without a holder.
+crash_resume_checks() {
+        local sess nl then="" i
+        echo "# uoad killed with SIGKILL, restarted: the holder kept the sessions"
+        uoat_bpf && then="; $T/bin/uoa-probe listen 4"
+        : >"$T/uoad.log"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        bg_slice "$T/csess" "$UA" /bin/sh -c "sleep 1.5; $T/bin/uoa-probe bind 4 tcp 0.0.0.0 8084$then"
+        sess=$BG_PID
+        bg_routes "$T/cnl" 10.99.8.0/24 1.5
+        nl=$BG_PID
+        sleep 0.7
+        kill -KILL "$UOAT_UOAD_PID"
+        wait "$UOAT_UOAD_PID" 2>/dev/null
+        sleep 2.5 # the session's calls come meanwhile, and wait
+        uoat_check "while no uoad runs, the session's trapped calls wait" \
+                "$(uoat_pid_alive "$sess" && [ ! -s "$T/csess.out" ] || [ "$(head -c 2 "$T/csess.out")" = ok ]; echo $?)" \
+                "waiting (or served without a trap)" "$(cat "$T/csess.out")"
+        : >"$T/uoad.log"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        uoat_check "the restarted uoad takes the held sessions over" \
+                "$(grep -aq "resumed after a crash: [1-9]" "$T/uoad.log"; echo $?)" "a 'resumed after a crash' line" \
+                "$(grep -aE "holder|resumed" "$T/uoad.log" | tr '\n' '|')"
+        wait "$sess"
+        RC=$? OUT=$(cat "$T/csess.out") ERR=$(cat "$T/csess.err") UOAT_SKIPPED=0
+        if uoat_bpf; then
+                uoat_expect "a session started before SIGKILL binds and listens after the restart" \
+                        "ok 10.77.0.11 8084"$'\n'"ok 10.77.0.11 {1-65535}"
+        else
+                uoat_expect "a session started before SIGKILL binds after the restart" "ok 10.77.0.11 8084"
+        fi
+        wait "$nl"
+        RC=$? OUT=$(cat "$T/cnl.out") ERR=$(cat "$T/cnl.err") UOAT_SKIPPED=0
+        uoat_check "a netlink socket opened before SIGKILL routes after the restart" \
+                "$([ "$RC" = 0 ] && [[ $OUT == "10.99.8.0/24 dev veth0 "* ]]; echo $?)" "the route" "$(uoat_got)"
+        ip -n "$H" route del 10.99.8.0/24 table 100 2>/dev/null
+        echo "# uoad killed with SIGKILL, not restarted within --grace 2"
+        kill -TERM "$UOAT_UOAD_PID"
+        wait "$UOAT_UOAD_PID" 2>/dev/null
+        : >"$T/uoad.log"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK" --grace 2
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        bg_slice "$T/csess" "$UA" /bin/sh -c "sleep 3.5; exec $T/bin/uoa-probe listen 4"
+        sess=$BG_PID
+        sleep 0.7
+        kill -KILL "$UOAT_UOAD_PID"
+        wait "$UOAT_UOAD_PID" 2>/dev/null
+        wait "$sess"
+        RC=$? OUT=$(cat "$T/csess.out") ERR=$(cat "$T/csess.err") UOAT_SKIPPED=0
+        uoat_expect "past the grace period with no uoad, a trapped call fails" "err *"
+        : >"$T/uoad.log"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
+        UOAT_UOAD_PID=$UOAT_LAST_PID
+        uoad_wait_serving
+        uoat_slice "$UA" bind 4 tcp 0.0.0.0 80
+        uoat_expect "then a new uoad serves new sessions" "ok 10.77.0.11 80"
+        kill -TERM "$UOAT_UOAD_PID"
+        for i in $(seq 50); do uoat_uoad_alive || break; sleep 0.1; done
 }

@@ -1233,9 +1233,9 @@ crash_checks() {
         local bpid st i d
         sanitizer_check "first run"
         segv_check
-        echo "# uoad killed with SIGKILL"
+        echo "# uoad killed with SIGKILL (no holder: --grace 0)"
         : >"$T/uoad.log"
-        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK" --grace 0
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         uoat_check "uoad starts again" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
@@ -1356,6 +1356,7 @@ main() {
                 upgrade_checks
                 shutdown_checks
                 crash_checks
+                crash_resume_checks
         else
                 uoat_fail "uoad starts and creates its socket" "socket within 5 s" \
                         "none (log above); supervised checks not run"
