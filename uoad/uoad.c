@@ -288,6 +288,8 @@ int main(int argc, char **argv)
         /* After a crash, the holder kept the sessions: they are ours again
          * once we serve. Before the guard too: a busy holder means another
          * uoad (starting) for this socket. */
+        if (strcmp(d.socket_path, WIRE_DEFAULT_SOCKET) == 0)
+                (void) mkdir("/run/uoa", 0755); /* the holder's socket goes there too */
         if (arg_resume < 0 && (r = holder_attach(d.socket_path, arg_grace, &held)) < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EBUSY ? "another uoad is serving it (its holder is busy)" : strerror(-r));
