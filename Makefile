@@ -29,11 +29,11 @@ POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
 SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
-              uoad/notify.c uoad/notify_bind.c uoad/notify_send.c \
+              uoad/notify.c uoad/notify_worker.c uoad/notify_bind.c uoad/notify_send.c \
               uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
               uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
               uoad/relay.c uoad/crash.c uoad/stats.c \
-              uoad/engine_bpf.c uoad/caps.c uoad/nss.c
+              uoad/engine_bpf.c uoad/caps.c uoad/nss.c uoad/resume.c uoad/holder.c
 RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
 MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \

@@ -289,7 +289,10 @@ static int caller_become(const caller_job *j)
 static void *caller_thread(void *p)
 {
         caller_job *j = p;
-        int r = caller_become(j);
+        int r;
+
+        pthread_setname_np(pthread_self(), "uoad-caller"); /* not the worker's name it inherits */
+        r = caller_become(j);
 
         if (r == 0) {
                 if (j->call == CALLER_BIND)
@@ -303,32 +306,11 @@ static void *caller_thread(void *p)
         return NULL;
 }
 
-/* Detached, every signal blocked: process-directed signals stay the main
- * loop's (signalfd) and the thread can only run to its end. */
-static int thread_start(caller_job *j)
-{
-        pthread_attr_t attr;
-        sigset_t all, old;
-        pthread_t t;
-        int r;
-
-        if (pthread_attr_init(&attr) != 0)
-                return -ENOMEM;
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, CALLER_STACK_SIZE);
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = pthread_create(&t, &attr, caller_thread, j);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-        return -r;
-}
-
 /* Start a job whose thread is counted in already: read what the call needs
  * of the caller (cheap, and nothing here can block on a file system the
  * slice serves), check that the notification is still the caller's, and
  * hand it to a thread that answers it. On failure the job is answered with
- * the error and ended here. The loop's thread only. */
+ * the error and ended here. A worker's thread or the loop's. */
 static void job_start(caller_job *j)
 {
         int r;
@@ -344,7 +326,7 @@ static void job_start(caller_job *j)
         if (r >= 0 && !target_notif_valid(j->listener_fd, j->id))
                 r = -ENOENT;
         if (r >= 0)
-                r = thread_start(j);
+                r = uoad_thread_start(caller_thread, j, CALLER_STACK_SIZE);
         if (r < 0) {
                 notify_answer(j->listener_fd, j->id, r);
                 job_end(j);
@@ -466,6 +448,16 @@ int caller_init(uoad *d)
         if (wake_fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
                 return negative_errno();
         return 0;
+}
+
+unsigned caller_busy(void)
+{
+        unsigned n;
+
+        pthread_mutex_lock(&lock);
+        n = running_total + queued_total;
+        pthread_mutex_unlock(&lock);
+        return n;
 }
 
 /* Queued calls are dropped (their listeners are closed by now: the callers

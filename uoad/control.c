@@ -59,6 +59,16 @@ static int resolve_user(const char *name, uid_t *ret_uid, void *userdata)
         return 0;
 }
 
+/* Parse policy text and serve it (the file, or the state a re-executed
+ * uoad was handed). */
+int uoad_policy_text_set(uoad *d, const char *text, size_t len, const char *label, char *err, size_t errlen)
+{
+        policy *p;
+        int r = policy_parse(text, len, label, resolve_user, NULL, &p, err, errlen);
+
+        return r < 0 ? r : uoad_policy_set(d, p, err, errlen);
+}
+
 /* The main file, then its drop-ins (§3): one policy, every error reported. */
 int uoad_policy_load(uoad *d, char *err, size_t errlen)
 {
@@ -99,7 +109,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
                 policy_free(p);
                 return r;
         }
-        policy_free(d->policy);
+        notify_policy_swap(p); /* frees the old one once no worker decides with it */
         d->policy = p;
         /* libnftables' parse of a large table and the plans are gone now:
          * give their pages back, or they stay in uoad's resident set. */
@@ -414,15 +424,11 @@ static bool conn_admit(const uoad *d, conn *c, int fd)
         return c->owner == 0 || conns_of_uid(c->owner) < CONN_PER_UID_MAX;
 }
 
-static void control_accept(uoad *d, uint64_t now_ms)
+static void conn_add(uoad *d, int fd, uint64_t now_ms)
 {
         struct epoll_event ev = { .events = EPOLLIN };
         conn *c, **tail;
-        int fd;
 
-        fd = accept4(control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
-                return;
         c = calloc(1, sizeof(*c));
         if (!c || !conn_admit(d, c, fd)) {
                 free(c);
@@ -442,6 +448,43 @@ static void control_accept(uoad *d, uint64_t now_ms)
                 c->prev = *tail;
         *tail = c;
         d->n_conns++;
+}
+
+static void control_accept(uoad *d, uint64_t now_ms)
+{
+        int fd = accept4(control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (fd >= 0)
+                conn_add(d, fd, now_ms);
+}
+
+int control_fd(void)
+{
+        return control.fd;
+}
+
+void control_conns_each(void (*f)(int fd, void *userdata), void *userdata)
+{
+        for (conn *c = conns; c; c = c->next)
+                if (!c->out && c->fd >= 0)
+                        f(c->fd, userdata);
+}
+
+/* The listening socket of the uoad we re-executed from: already bound,
+ * listening and in place (connections queued meanwhile wait in it). */
+int control_adopt(uoad *d, int fd)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &control };
+
+        if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return negative_errno();
+        control.fd = fd;
+        return 0;
+}
+
+void control_conn_adopt(uoad *d, int fd, uint64_t now_ms)
+{
+        conn_add(d, fd, now_ms);
 }
 
 /* Write what the socket takes, in messages of at most WIRE_CHUNK bytes;

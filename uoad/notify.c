@@ -2,6 +2,7 @@
  * loop, receiving a notification, dispatching it to its system call's
  * handler, and sending the answer. */
 #include <errno.h>
+#include <pthread.h>
 #include <linux/audit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,24 @@
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-static struct seccomp_notif *notif_req;
-static struct seccomp_notif_resp *notif_resp;
 static size_t notif_req_size, notif_resp_size;
 static const policy_slice empty_slice; /* a uid with no slice: loopback only */
-static listener *listeners;            /* every registered listener */
+/* Every registered listener, under listeners_lock (the workers remove the
+ * ones whose processes have all exited; the loop adds and hands over). */
+static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+static listener *listeners;
+static int serve_fd = -1; /* the workers' epoll: every listener, EPOLLONESHOT */
+
+/* The served policy and the workers' holds on it: a swap by the loop frees
+ * the old policy only once no worker still decides with it. */
+typedef struct policy_hold {
+        policy *p;
+        unsigned users;
+        bool retired;
+        struct policy_hold *next;
+} policy_hold;
+static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static policy_hold *holds; /* the current one first, then retired ones still used */
 
 /* The kernel may know larger structures than our headers: size buffers by
  * what it says (SECCOMP_GET_NOTIF_SIZES) and zero them before each use. */
@@ -36,33 +50,115 @@ int notify_init(uoad *d)
 {
         struct seccomp_notif_sizes sizes;
 
-        (void) d;
         if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
                 return negative_errno();
-        notif_req_size = sizes.seccomp_notif > sizeof(*notif_req) ? sizes.seccomp_notif : sizeof(*notif_req);
-        notif_resp_size = sizes.seccomp_notif_resp > sizeof(*notif_resp) ? sizes.seccomp_notif_resp
-                                                                          : sizeof(*notif_resp);
-        notif_req = calloc(1, notif_req_size);
-        notif_resp = calloc(1, notif_resp_size);
-        return notif_req && notif_resp ? 0 : -ENOMEM;
+        notif_req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
+                                                                            : sizeof(struct seccomp_notif);
+        notif_resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
+                                  ? sizes.seccomp_notif_resp
+                                  : sizeof(struct seccomp_notif_resp);
+        serve_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (serve_fd < 0)
+                return negative_errno();
+        return notify_workers_start(d, serve_fd);
 }
 
+size_t notify_req_size(void)
+{
+        return notif_req_size;
+}
+
+size_t notify_resp_size(void)
+{
+        return notif_resp_size;
+}
+
+/* The loop's thread: p becomes the policy the workers decide with (NULL at
+ * exit). The old one is freed once its last worker is done with it. */
+void notify_policy_swap(policy *p)
+{
+        policy_hold *h = p ? calloc(1, sizeof(*h)) : NULL, **pp;
+
+        pthread_mutex_lock(&policy_lock);
+        if (holds)
+                holds->retired = true;
+        for (pp = &holds; *pp;) {
+                policy_hold *o = *pp;
+
+                if (o->retired && !o->users) {
+                        *pp = o->next;
+                        policy_free(o->p);
+                        free(o);
+                } else
+                        pp = &o->next;
+        }
+        if (h) {
+                h->p = p;
+                h->next = holds;
+                holds = h;
+        } else if (p)
+                policy_free(p); /* out of memory: cannot happen in practice; the old stays retired */
+        pthread_mutex_unlock(&policy_lock);
+}
+
+static policy_hold *policy_take(void)
+{
+        policy_hold *h;
+
+        pthread_mutex_lock(&policy_lock);
+        h = holds && !holds->retired ? holds : NULL;
+        if (h)
+                h->users++;
+        pthread_mutex_unlock(&policy_lock);
+        return h;
+}
+
+static void policy_drop(policy_hold *h)
+{
+        policy_hold **pp;
+
+        if (!h)
+                return;
+        pthread_mutex_lock(&policy_lock);
+        if (--h->users == 0 && h->retired)
+                for (pp = &holds; *pp; pp = &(*pp)->next)
+                        if (*pp == h) {
+                                *pp = h->next;
+                                policy_free(h->p);
+                                free(h);
+                                break;
+                        }
+        pthread_mutex_unlock(&policy_lock);
+}
+
+static void listener_unref(listener *l)
+{
+        if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+                return;
+        close(l->fd);
+        free(l);
+}
+
+/* Watch a listener we own (fd): registered by uoa-run, or handed over by
+ * the uoad we re-executed from. */
 int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
 {
-        struct epoll_event ev = { .events = EPOLLIN };
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
         listener *l = calloc(1, sizeof(*l));
 
         if (!l)
                 return -ENOMEM;
-        *l = (listener) { .kind = WATCH_LISTENER, .fd = fd, .uid = uid, .pid = pid };
+        *l = (listener) { .kind = WATCH_LISTENER, .fd = fd, .uid = uid, .pid = pid, .refs = 1 };
         /* Wake the target on the CPU that answers it (6.6): ~7 µs instead of
          * ~56 µs per round trip on a 2-core VM. Older kernels refuse: fine. */
         if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
                 d->sync_wakeup = true;
         ev.data.ptr = l;
-        if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        pthread_mutex_lock(&listeners_lock);
+        if (epoll_ctl(serve_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 int r = negative_errno();
 
+                pthread_mutex_unlock(&listeners_lock);
                 free(l);
                 return r;
         }
@@ -71,10 +167,18 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
                 listeners->prev = l;
         listeners = l;
         d->n_listeners++;
+        pthread_mutex_unlock(&listeners_lock);
+        {
+                char text[64];
+
+                snprintf(text, sizeof(text), "listener %u %d", (unsigned) uid, (int) pid);
+                holder_add((unsigned) fd, text, &fd, 1);
+        }
         return 0;
 }
 
-static void listener_remove(uoad *d, listener *l)
+/* Under listeners_lock. */
+static void listener_remove_locked(uoad *d, listener *l)
 {
         if (l->prev)
                 l->prev->next = l->next;
@@ -82,22 +186,47 @@ static void listener_remove(uoad *d, listener *l)
                 listeners = l->next;
         if (l->next)
                 l->next->prev = l->prev;
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
-        close(l->fd);
+        epoll_ctl(serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
+        holder_del((unsigned) l->fd);
         d->n_listeners--;
-        log_debug("slice %u: supervised processes of uoa-run %d have all exited", l->uid, l->pid);
-        free(l);
+        listener_unref(l);
+}
+
+/* Serve l again (its EPOLLONESHOT fired for the notification just done). */
+void notify_listener_rearm(listener *l)
+{
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = l };
+
+        (void) epoll_ctl(serve_fd, EPOLL_CTL_MOD, l->fd, &ev);
+}
+
+/* Every listener armed again (after a drain that did not end in exec). */
+void notify_listeners_rearm(void)
+{
+        pthread_mutex_lock(&listeners_lock);
+        for (listener *l = listeners; l; l = l->next)
+                notify_listener_rearm(l);
+        pthread_mutex_unlock(&listeners_lock);
+}
+
+/* Call f for every listener (the loop's thread, workers drained: the
+ * handover to a re-executed uoad). */
+void notify_listeners_each(void (*f)(const listener *l, void *userdata), void *userdata)
+{
+        pthread_mutex_lock(&listeners_lock);
+        for (listener *l = listeners; l; l = l->next)
+                f(l, userdata);
+        pthread_mutex_unlock(&listeners_lock);
 }
 
 void notify_shutdown(uoad *d)
 {
+        notify_workers_stop();
+        pthread_mutex_lock(&listeners_lock);
         while (listeners)
-                listener_remove(d, listeners);
+                listener_remove_locked(d, listeners);
+        pthread_mutex_unlock(&listeners_lock);
         target_cache_clear();
-        free(notif_req);
-        free(notif_resp);
-        notif_req = NULL;
-        notif_resp = NULL;
 }
 
 void notify_reply_continue(notif *n)
@@ -213,35 +342,60 @@ static void notify_dispatch(notif *n)
         }
 }
 
-void notify_listener_event(uoad *d, listener *l, uint32_t events)
+/* One event of listener l, in a worker (l's EPOLLONESHOT keeps every other
+ * worker away until it is re-armed): receive one notification, decide,
+ * answer. Returns false when l is gone (all its processes exited): then it
+ * is removed here and must not be re-armed. */
+bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp_notif *req,
+                           struct seccomp_notif_resp *resp)
 {
-        notif n = { .d = d, .l = l, .req = notif_req, .resp = notif_resp };
+        notif n = { .d = d, .l = l, .req = req, .resp = resp };
+        policy_hold *h;
 
         if (!(events & EPOLLIN)) {
-                if (events & (EPOLLHUP | EPOLLERR))
-                        listener_remove(d, l);
-                return;
+                if (!(events & (EPOLLHUP | EPOLLERR)))
+                        return true;
+                log_debug("slice %u: supervised processes of uoa-run %d have all exited", l->uid, l->pid);
+                pthread_mutex_lock(&listeners_lock);
+                listener_remove_locked(d, l);
+                pthread_mutex_unlock(&listeners_lock);
+                return false;
         }
-        memset(notif_req, 0, notif_req_size);
-        if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, notif_req) < 0) {
+        memset(req, 0, notif_req_size);
+        if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
                 /* ENOENT: the target was interrupted or died before we read
                  * it; EINTR: a signal. Neither is an error of ours. */
                 if (errno != ENOENT && errno != EINTR)
                         log_warn("slice %u: NOTIF_RECV: %m", l->uid);
-                return;
+                return true;
         }
-        memset(notif_resp, 0, notif_resp_size);
-        notif_resp->id = notif_req->id;
-        n.slice = policy_slice_find(d->policy, l->uid);
+        memset(resp, 0, notif_resp_size);
+        resp->id = req->id;
+        h = policy_take();
+        n.slice = h ? policy_slice_find(h->p, l->uid) : NULL;
         if (!n.slice)
                 n.slice = &empty_slice;
-        if (notif_req->data.arch != AUDIT_ARCH_X86_64)
+        if (req->data.arch != AUDIT_ARCH_X86_64)
                 notify_reply_error(&n, -ENOSYS); /* the filter kills these first */
         else
                 notify_dispatch(&n);
-        stats_count(l->uid, call_of(notif_req->data.nr), n.refused);
+        policy_drop(h);
+        stats_count(l->uid, call_of(req->data.nr), n.refused);
         /* ENOENT: the target died or a signal interrupted the call; it will
          * restart it and we will see it again. */
-        if (!n.answered && ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, notif_resp) < 0 && errno != ENOENT)
+        if (!n.answered && ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
                 log_warn("slice %u: NOTIF_SEND: %m", l->uid);
+        return true;
+}
+
+/* A worker holds l while it serves it: a listener removed meanwhile (exit,
+ * handover) stays valid until that worker is done. */
+void notify_listener_hold(listener *l)
+{
+        __atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void notify_listener_release(listener *l)
+{
+        listener_unref(l);
 }

@@ -113,7 +113,7 @@ int notif_socket_get(notif *n, sock_info *si)
 static int sock_bind_in_range(int sock, struct sockaddr_storage *ss, socklen_t len,
                               const policy_bind *b)
 {
-        static uint32_t seed;
+        static __thread uint32_t seed; /* per worker */
         uint32_t k, size = (uint32_t) (b->hi - b->lo) + 1;
 
         if (seed == 0 && getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))

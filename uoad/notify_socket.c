@@ -22,7 +22,7 @@
  * Changing fsuid (not euid) keeps CAP_NET_RAW, which is not a file-system
  * capability. fsuid is per thread (the kernel's credentials are, and glibc's
  * setfsuid() is the bare system call, unlike its set*id() wrappers), so only
- * the loop's own thread carries the slice's fsuid, for these two calls;
+ * the serving worker's own thread carries the slice's fsuid, for these two calls;
  * caller.c's threads have their own credentials. */
 static int raw_socket_create(const notif *n, int domain, int type, int protocol)
 {

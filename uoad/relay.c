@@ -49,6 +49,7 @@ struct nlclient {
         nlclient *prev, *next;
 };
 
+static void client_hold(const nlclient *c);
 static nlclient *clients;
 /* A client has three fds, so one epoll batch can hold several events for a
  * client the first of them closed: it is freed only after the batch. */
@@ -105,6 +106,7 @@ static void client_free(uoad *d, nlclient *c)
                 clients = c->next;
         if (c->next)
                 c->next->prev = c->prev;
+        holder_del((unsigned) c->ctl_fd);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->ctl_fd, NULL);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->data_fd, NULL);
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->kern_fd, NULL);
@@ -274,7 +276,11 @@ static int client_sockopt(nlclient *c, uint32_t opt, uint32_t value)
         case NETLINK_DROP_MEMBERSHIP: break;
         default: return -ENOPROTOOPT;
         }
-        return setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0 ? negative_errno() : 0;
+        if (setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0)
+                return negative_errno();
+        if (opt == NETLINK_EXT_ACK || opt == NETLINK_CAP_ACK)
+                client_hold(c); /* what a restarted uoad must know */
+        return 0;
 }
 
 static int client_groups(nlclient *c, uint32_t groups)
@@ -381,6 +387,30 @@ static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
         return epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? negative_errno() : 0;
 }
 
+/* Give the holder (holder.c) a copy of the client's fds and its state. */
+static void client_hold(const nlclient *c)
+{
+        int fds[3] = { c->ctl_fd, c->data_fd, c->kern_fd };
+        char text[96];
+
+        snprintf(text, sizeof(text), "nlclient %u %u %u %d %d", (unsigned) c->uid, c->portid, c->kern_portid,
+                 c->ext_ack, c->cap_ack);
+        holder_add((unsigned) c->ctl_fd, text, fds, 3);
+}
+
+/* Watch the client's three fds and put it on the list. */
+static void client_link(uoad *d, nlclient *c)
+{
+        watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
+        watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
+        watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
+        c->next = clients;
+        if (clients)
+                clients->prev = c;
+        clients = c;
+        client_hold(c);
+}
+
 /* Send "ok PORTID\n" with the client's end of the data socket. */
 static int send_data_fd(int ctl_fd, uint32_t portid, int fd)
 {
@@ -431,13 +461,43 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
         c->kern_fd = TAKE_FD(kern);
         c->uid = uid;
         c->portid = next_portid++;
-        watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
-        watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
-        watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
-        c->next = clients;
-        if (clients)
-                clients->prev = c;
-        clients = c;
+        client_link(d, c);
+        return 0;
+}
+
+/* The handover to a re-executed uoad: every client as its fds and state. */
+void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata)
+{
+        for (nlclient *c = clients; c; c = c->next) {
+                relay_saved s = { .ctl_fd = c->ctl_fd, .data_fd = c->data_fd, .kern_fd = c->kern_fd, .uid = c->uid,
+                                  .portid = c->portid, .kern_portid = c->kern_portid, .ext_ack = c->ext_ack,
+                                  .cap_ack = c->cap_ack, .pending = c->pending, .pending_len = c->pending_len };
+
+                f(&s, userdata);
+        }
+}
+
+uint32_t relay_next_portid(void)
+{
+        return next_portid;
+}
+
+/* A client handed over by the uoad we re-executed from: its three fds are
+ * ours now, its datagram still undelivered (if any) is delivered first. */
+int relay_client_adopt(uoad *d, const relay_saved *s, uint32_t next)
+{
+        nlclient *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        *c = (nlclient) { .ctl_fd = s->ctl_fd, .data_fd = s->data_fd, .kern_fd = s->kern_fd, .uid = s->uid,
+                          .portid = s->portid, .kern_portid = s->kern_portid, .ext_ack = s->ext_ack,
+                          .cap_ack = s->cap_ack };
+        if (next > next_portid)
+                next_portid = next;
+        client_link(d, c);
+        if (s->pending_len)
+                client_deliver(d, c, s->pending, s->pending_len);
         return 0;
 }
 

@@ -3,6 +3,7 @@
  * so `uidrange` rules and the slice table's `src` apply). Used only when a
  * slice has more than one address of the family. */
 #include <errno.h>
+#include <pthread.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
@@ -55,7 +56,22 @@ static int prefsrc_msg(const struct nlmsghdr *nlh, void *data)
         return mnl_attr_parse(nlh, sizeof(struct rtmsg), prefsrc_attr, data);
 }
 
+static int prefsrc_talk(int fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret);
+
+/* One socket for every worker: a lookup's request and replies are one
+ * exchange at a time. */
 int route_lookup_prefsrc(int fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        int r;
+
+        pthread_mutex_lock(&lock);
+        r = prefsrc_talk(fd, dst, uid, ret);
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+static int prefsrc_talk(int fd, const uoa_addr *dst, uid_t uid, uoa_addr *ret)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         static uint32_t seq;

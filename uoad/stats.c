@@ -1,6 +1,9 @@
 /* uoad/stats.c: per-slice counters of allowed and refused calls (for
  * `uoamap show`) and the rate limit on refusal log lines. One entry per uid
  * that was ever supervised: 2 x _CALL_MAX counters, ~200 bytes. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,39 +63,51 @@ static slice_stats *stats_slot(uid_t uid)
         }
 }
 
+/* The notification workers count concurrently. */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void stats_count(uid_t uid, call_kind k, bool refused)
 {
-        slice_stats *s = stats_slot(uid);
+        slice_stats *s;
 
+        pthread_mutex_lock(&stats_lock);
+        s = stats_slot(uid);
         if (s && k < _CALL_MAX)
                 (refused ? s->refused : s->allowed)[k]++;
+        pthread_mutex_unlock(&stats_lock);
 }
 
 /* Whether this refusal may be logged: LOG_BURST lines per slice per window,
  * the rest counted and reported once the window is over. */
 bool stats_log_allowed(uid_t uid, uint64_t now_ms)
 {
-        slice_stats *s = stats_slot(uid);
+        unsigned suppressed = 0;
+        slice_stats *s;
+        bool ok = true;
 
-        if (!s)
-                return true;
-        if (now_ms - s->window_start_ms >= LOG_WINDOW_MS) {
-                if (s->suppressed)
-                        log_info("slice %u: %u more refusals not logged (rate limit)", uid, s->suppressed);
+        pthread_mutex_lock(&stats_lock);
+        s = stats_slot(uid);
+        if (s && now_ms - s->window_start_ms >= LOG_WINDOW_MS) {
+                suppressed = s->suppressed;
                 s->window_start_ms = now_ms;
                 s->logged = s->suppressed = 0;
         }
-        if (s->logged < LOG_BURST) {
+        if (s && s->logged < LOG_BURST)
                 s->logged++;
-                return true;
+        else if (s) {
+                s->suppressed++;
+                ok = false;
         }
-        s->suppressed++;
-        return false;
+        pthread_mutex_unlock(&stats_lock);
+        if (suppressed)
+                log_info("slice %u: %u more refusals not logged (rate limit)", uid, suppressed);
+        return ok;
 }
 
 /* "UID CALL ALLOWED REFUSED" lines, non-zero calls only. */
 void stats_format(strbuf *b, const uid_t *only_uid)
 {
+        pthread_mutex_lock(&stats_lock);
         for (size_t i = 0; i < table_size; i++) {
                 const slice_stats *s = &table[i];
 
@@ -104,11 +119,37 @@ void stats_format(strbuf *b, const uid_t *only_uid)
                                               (unsigned long long) s->allowed[k],
                                               (unsigned long long) s->refused[k]);
         }
+        pthread_mutex_unlock(&stats_lock);
+}
+
+/* One "UID CALL ALLOWED REFUSED" line of stats_format(), counted in again
+ * (the state a re-executed uoad is handed). */
+int stats_restore(const char *line)
+{
+        unsigned uid;
+        unsigned long long allowed, refused;
+        char call[32];
+        slice_stats *s;
+        int r = -EINVAL;
+
+        if (sscanf(line, "%u %31s %llu %llu", &uid, call, &allowed, &refused) != 4)
+                return -EINVAL;
+        pthread_mutex_lock(&stats_lock);
+        for (int k = 0; k < _CALL_MAX; k++)
+                if (strcmp(call, call_names[k]) == 0 && (s = stats_slot(uid))) {
+                        s->allowed[k] += allowed;
+                        s->refused[k] += refused;
+                        r = 0;
+                }
+        pthread_mutex_unlock(&stats_lock);
+        return r;
 }
 
 void stats_free(void)
 {
+        pthread_mutex_lock(&stats_lock);
         free(table);
         table = NULL;
         table_size = table_used = 0;
+        pthread_mutex_unlock(&stats_lock);
 }

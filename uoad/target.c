@@ -3,6 +3,7 @@
  * by SECCOMP_IOCTL_NOTIF_ID_VALID so a recycled tid is never trusted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -75,38 +76,48 @@ static struct {
         int fd;
 } pidfd_cache[PIDFD_CACHE_SIZE];
 
+static pthread_mutex_t pidfd_cache_lock = PTHREAD_MUTEX_INITIALIZER; /* the workers share it */
+
 static int getfd_cached(pid_t tid, int target_fd)
 {
         unsigned slot = (unsigned) tid % PIDFD_CACHE_SIZE;
-        int fd;
+        int fd = -ESRCH;
 
-        if (pidfd_cache[slot].tid != tid || pidfd_cache[slot].fd <= 0)
-                return -ESRCH;
-        fd = (int) syscall(SYS_pidfd_getfd, pidfd_cache[slot].fd, target_fd, 0);
-        if (fd >= 0 || errno != ESRCH)
-                return fd < 0 ? negative_errno() : fd;
-        close(pidfd_cache[slot].fd);
-        pidfd_cache[slot].fd = 0;
-        return -ESRCH;
+        pthread_mutex_lock(&pidfd_cache_lock);
+        if (pidfd_cache[slot].tid == tid && pidfd_cache[slot].fd > 0) {
+                fd = (int) syscall(SYS_pidfd_getfd, pidfd_cache[slot].fd, target_fd, 0);
+                if (fd < 0 && errno == ESRCH) {
+                        close(pidfd_cache[slot].fd);
+                        pidfd_cache[slot].fd = 0;
+                        fd = -ESRCH;
+                } else if (fd < 0)
+                        fd = negative_errno();
+        }
+        pthread_mutex_unlock(&pidfd_cache_lock);
+        return fd;
 }
 
 static void pidfd_cache_put(pid_t tid, int pidfd)
 {
         unsigned slot = (unsigned) tid % PIDFD_CACHE_SIZE;
 
+        pthread_mutex_lock(&pidfd_cache_lock);
         if (pidfd_cache[slot].fd > 0)
                 close(pidfd_cache[slot].fd);
         pidfd_cache[slot].tid = tid;
         pidfd_cache[slot].fd = pidfd;
+        pthread_mutex_unlock(&pidfd_cache_lock);
 }
 
 void target_cache_clear(void)
 {
+        pthread_mutex_lock(&pidfd_cache_lock);
         for (unsigned i = 0; i < PIDFD_CACHE_SIZE; i++)
                 if (pidfd_cache[i].fd > 0) {
                         close(pidfd_cache[i].fd);
                         pidfd_cache[i].fd = 0;
                 }
+        pthread_mutex_unlock(&pidfd_cache_lock);
 }
 
 /* Our own duplicate of the target's fd. A pidfd opened here is checked
@@ -147,7 +158,10 @@ int target_fd_get(const notif *n, int target_fd)
 
 /* Copy len bytes of the target's memory. A partial read is EFAULT, as the
  * kernel would answer for a bad user pointer. The caller checks ID_VALID
- * after all reads and before acting on them. */
+ * after all reads and before acting on them. The read may block as long as
+ * the slice wants (a page of a FUSE file it serves): it blocks only this
+ * worker, which the watchdog then leaves to the slice (notify_worker.c);
+ * a slice that has stalled its share gets EFAULT here without a read. */
 int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len)
 {
         struct iovec local = { .iov_base = buf, .iov_len = len };
@@ -156,7 +170,7 @@ int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len)
 
         if (len == 0)
                 return 0;
-        if (addr == 0)
+        if (addr == 0 || !notify_read_allowed(n->l->uid))
                 return -EFAULT;
         r = process_vm_readv((pid_t) n->req->pid, &local, 1, &remote, 1, 0);
         if (r < 0)

@@ -27,15 +27,21 @@ static const char *arg_socket;
 static bool arg_daemon;
 static const char *arg_engine = "auto";
 static int arg_verbose;
+static int arg_resume = -1;       /* --resume FD: the state a uoad we re-executed from handed us */
+static int arg_resume_check = -1; /* --resume-check FD: only check that we could (resume.c) */
+static unsigned arg_grace = 30;   /* --grace S: how long the holder keeps sessions without uoad; 0: no holder */
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--engine auto|bpf|seccomp] [--daemon] [-v]\n"
+        fprintf(f, "usage: uoad [--config FILE] [--socket PATH] [--engine auto|bpf|seccomp] [--grace SECONDS]\n"
+                   "            [--daemon] [-v]\n"
                    "Serves the uoa policy (default %s) on the control socket\n"
                    "(default %s, or $UOA_SOCKET) in this network namespace.\n"
                    "--engine: who decides the address rules: the kernel (bpf, cgroup\n"
                    "programs for every process of a slice), uoad alone (seccomp), or\n"
-                   "bpf where the kernel allows it (auto, the default).\n",
+                   "bpf where the kernel allows it (auto, the default).\n"
+                   "--grace: how long running sessions wait for a restarted uoad after a\n"
+                   "crash (default 30 s; 0: they fail at once).\n",
                 DEFAULT_CONFIG, WIRE_DEFAULT_SOCKET);
 }
 
@@ -45,6 +51,8 @@ static int parse_args(int argc, char **argv)
                 { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
                 { "daemon", no_argument, NULL, 'd' },        { "verbose", no_argument, NULL, 'v' },
                 { "engine", required_argument, NULL, 'e' },
+                { "resume", required_argument, NULL, 'R' },  { "resume-check", required_argument, NULL, 'C' },
+                { "grace", required_argument, NULL, 'g' },
                 { "help", no_argument, NULL, 'h' },          {}
         };
         int c;
@@ -56,6 +64,9 @@ static int parse_args(int argc, char **argv)
                 case 'd': arg_daemon = true; break;
                 case 'e': arg_engine = optarg; break;
                 case 'v': arg_verbose++; break;
+                case 'R': arg_resume = atoi(optarg); break;
+                case 'C': arg_resume_check = atoi(optarg); break;
+                case 'g': arg_grace = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); return -EINVAL;
                 }
@@ -120,6 +131,7 @@ static int signals_open(uoad *d, void *watch)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGUSR2);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -135,6 +147,10 @@ static bool signal_event(uoad *d, int fd)
         char err[POLICY_ERR_MAX];
 
         while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGUSR2) {
+                        resume_exec(d); /* returns only if the new image could not start */
+                        continue;
+                }
                 if (si.ssi_signo != SIGHUP) {
                         log_info("signal %u: stopping", si.ssi_signo);
                         return false;
@@ -166,8 +182,6 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                         return 0;
                         } else if (*(watch_kind *) w == WATCH_BPF_EVENTS)
                                 engine_bpf_events(w);
-                        else if (*(watch_kind *) w == WATCH_LISTENER)
-                                notify_listener_event(d, w, evs[i].events);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
                         else if (*(watch_kind *) w >= WATCH_NL_CTL)
@@ -242,12 +256,17 @@ int main(int argc, char **argv)
 {
         uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
         static watch_kind sig_watch = WATCH_SIGNAL;
+        _cleanup_free_ char *held = NULL;
         char err[POLICY_ERR_MAX];
         int r, sig_fd, ready_fd = -1;
 
         if (parse_args(argc, argv) < 0)
                 return 2;
         log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
+        if (arg_resume_check >= 0)
+                return resume_check(arg_resume_check) < 0 ? 1 : 0;
+        if ((r = resume_init(argc, argv)) < 0)
+                log_warn("SIGUSR2 will not re-execute: cannot find our binary: %s", strerror(-r));
         /* Before anything a slice can reach: from here on uoad holds only
          * caps.c's list, and no execve gives it more. */
         if ((r = caps_drop()) < 0) {
@@ -259,23 +278,42 @@ int main(int argc, char **argv)
         d.config_path = arg_config;
         d.socket_path = arg_socket;
         /* Before touching the guard or the engine: a second uoad for the same
-         * socket would take the running one's pinned programs over. */
-        if ((r = wire_connect(d.socket_path)) >= 0) {
+         * socket would take the running one's pinned programs over. A resumed
+         * uoad is that one (its socket is ours, inherited): it skips this. */
+        if (arg_resume < 0 && (r = wire_connect(d.socket_path)) >= 0) {
                 close(r);
                 log_error("cannot serve %s: another uoad is serving it", d.socket_path);
                 return 1;
         }
-        if (uoad_policy_load(&d, err, sizeof(err)) < 0) {
+        /* After a crash, the holder kept the sessions: they are ours again
+         * once we serve. Before the guard too: a busy holder means another
+         * uoad (starting) for this socket. */
+        if (strcmp(d.socket_path, WIRE_DEFAULT_SOCKET) == 0)
+                (void) mkdir("/run/uoa", 0755); /* the holder's socket goes there too */
+        if (arg_resume < 0 && (r = holder_attach(d.socket_path, arg_grace, &held)) < 0) {
+                log_error("cannot serve %s: %s", d.socket_path,
+                          r == -EBUSY ? "another uoad is serving it (its holder is busy)" : strerror(-r));
+                if (r == -EBUSY)
+                        return 1;
+                log_warn("running without a holder: a crash will end the running sessions");
+        }
+        /* Resumed: the policy served before the exec (live edits included),
+         * never removed on failure: the sessions and the guard are still the
+         * old image's, and dying keeps the guard in place (fail closed). */
+        r = arg_resume >= 0 ? resume_policy(&d, arg_resume, err, sizeof(err)) : uoad_policy_load(&d, err, sizeof(err));
+        if (r < 0) {
                 for (char *save, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                         fprintf(stderr, "uoad: %s\n", l);
-                guard_remove(&d);
+                if (arg_resume < 0)
+                        guard_remove(&d);
                 return 1;
         }
         if (engine_start(&d) < 0) {
-                guard_remove(&d);
+                if (arg_resume < 0)
+                        guard_remove(&d);
                 return 1;
         }
-        if (arg_daemon && (r = daemonize(&ready_fd)) < 0) {
+        if (arg_daemon && arg_resume < 0 && (r = daemonize(&ready_fd)) < 0) {
                 fprintf(stderr, "uoad: cannot daemonize: %s\n", strerror(-r));
                 return 1;
         }
@@ -294,7 +332,11 @@ int main(int argc, char **argv)
                 if (epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, engine_bpf_events_fd(d.bpf), &ev) < 0)
                         log_warn("the kernel engine's refusals will not be logged: %m");
         }
-        r = control_open(&d);
+        r = arg_resume >= 0 ? resume_adopt(&d, arg_resume) : control_open(&d);
+        if (r < 0 && arg_resume >= 0) {
+                log_error("cannot take over the control socket from the state handed over: %s", strerror(-r));
+                return 1;
+        }
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));
@@ -302,6 +344,8 @@ int main(int argc, char **argv)
                         guard_remove(&d);
                 return 1;
         }
+        if (held)
+                resume_held_adopt(&d, held);
         log_info("serving %zu slices from %s and %zu drop-ins on %s", policy_slice_count(d.policy),
                  d.config_path, uoad_dropins(&d), d.socket_path);
         if (ready_fd >= 0) {
@@ -311,6 +355,7 @@ int main(int argc, char **argv)
         r = run_loop(&d, sig_fd, &sig_watch);
         /* Stop serving first: from here trapped calls fail (closed listeners
          * answer ENOSYS), then take the guard away. */
+        holder_quit();
         control_close(&d);
         relay_shutdown(&d);
         notify_shutdown(&d);
@@ -320,7 +365,7 @@ int main(int argc, char **argv)
         if (d.bpf)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);
-        policy_free(d.policy);
+        notify_policy_swap(NULL);
         stats_free();
         return r < 0 ? 1 : 0;
 }

@@ -43,6 +43,7 @@ typedef struct listener {
         int fd;
         uid_t uid;
         pid_t pid;       /* the uoa-run that registered it, for the log */
+        int refs;        /* the list's, and a worker's while it serves it (atomic) */
         struct listener *prev, *next;
 } listener;
 
@@ -63,6 +64,14 @@ uint64_t now_ms(void); /* CLOCK_MONOTONIC (uoad.c) */
 void control_event(uoad *d, void *watch, uint32_t events, uint64_t now);
 void control_sweep(uoad *d, uint64_t now);
 void control_close(uoad *d);
+/* The handover to a re-executed uoad (resume.c): the listening socket and
+ * the connections waiting for a request (those with a reply half sent are
+ * not handed over: their clients see the connection close). */
+int control_fd(void);
+void control_conns_each(void (*f)(int fd, void *userdata), void *userdata);
+int control_adopt(uoad *d, int fd);
+void control_conn_adopt(uoad *d, int fd, uint64_t now_ms);
+int uoad_policy_text_set(uoad *d, const char *text, size_t len, const char *label, char *err, size_t errlen);
 /* Read the main file and its drop-ins, validate them as one policy and
  * serve it; on any error (every one in err, one a line) nothing changes. */
 int uoad_policy_load(uoad *d, char *err, size_t errlen);
@@ -74,9 +83,29 @@ static inline size_t uoad_dropins(const uoad *d)
 /* notify.c */
 int notify_init(uoad *d);
 int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid);
-void notify_listener_event(uoad *d, listener *l, uint32_t events);
+bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp_notif *req,
+                           struct seccomp_notif_resp *resp);
+void notify_listener_hold(listener *l);
+void notify_listener_release(listener *l);
+void notify_listener_rearm(listener *l);
+void notify_listeners_rearm(void);
+void notify_listeners_each(void (*f)(const listener *l, void *userdata), void *userdata);
+size_t notify_req_size(void);
+size_t notify_resp_size(void);
+/* The policy the workers decide with; the loop's thread swaps it (p NULL:
+ * at exit), the old one is freed when its last worker is done. */
+void notify_policy_swap(policy *p);
 /* Close every listener: their processes' trapped calls fail from now on. */
 void notify_shutdown(uoad *d);
+
+/* notify_worker.c: the workers that serve the listeners, and the watchdog
+ * that leaves a stalled one to its slice (docs/design.md §5.5). */
+int notify_workers_start(uoad *d, int epoll_fd);
+int notify_workers_drain(unsigned timeout_ms, char *why, size_t whylen);
+void notify_workers_undrain(void);
+void notify_workers_stop(void);
+bool notify_read_allowed(uid_t uid); /* false: the slice has stalled its share of workers */
+int uoad_thread_start(void *(*f)(void *), void *arg, size_t stack_size); /* detached, signals blocked */
 void notify_reply_continue(notif *n);
 void notify_reply(notif *n, int64_t val);
 void notify_reply_error(notif *n, int negerrno);
@@ -116,6 +145,7 @@ void caller_act(notif *n, int sock, caller_call call, const struct sockaddr_stor
                 int backlog);
 void caller_event(uoad *d); /* WATCH_CALLER: start queued calls */
 void caller_shutdown(void);
+unsigned caller_busy(void); /* calls running or queued: a re-exec waits for none */
 
 /* target.c: safe access to the notifying process. */
 int target_fd_get(const notif *n, int target_fd);
@@ -162,6 +192,18 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid);
 void relay_event(uoad *d, void *watch, uint32_t events);
 void relay_shutdown(uoad *d);
 void relay_reap(void); /* after each epoll batch */
+/* The handover to a re-executed uoad (resume.c). */
+typedef struct relay_saved {
+        int ctl_fd, data_fd, kern_fd;
+        uid_t uid;
+        uint32_t portid, kern_portid;
+        bool ext_ack, cap_ack;
+        const char *pending; /* one datagram the client has not taken yet */
+        size_t pending_len;
+} relay_saved;
+void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata);
+uint32_t relay_next_portid(void);
+int relay_client_adopt(uoad *d, const relay_saved *s, uint32_t next_portid);
 
 /* stats.c: per-slice call counters and the refusal log rate limit. */
 typedef enum call_kind {
@@ -173,7 +215,26 @@ void stats_count(uid_t uid, call_kind k, bool refused);
 bool stats_log_allowed(uid_t uid, uint64_t now);
 void stats_format(struct strbuf *b, const uid_t *only_uid);
 void stats_free(void);
+int stats_restore(const char *line); /* one line of stats_format(), added in */
 #define STATS_MARKER "%calls\n" /* separates the policy from counters in "show" */
+
+/* resume.c: SIGUSR2 re-executes the binary at uoad's path, handing it every
+ * session (docs/enforcement.md "Upgrades and restarts"). */
+int resume_init(int argc, char **argv);        /* at start: what to exec, and how */
+void resume_exec(uoad *d);                     /* returns only if the new image could not start */
+int resume_check(int state_fd);                /* --resume-check: 0 if this image can take the state */
+int resume_policy(uoad *d, int state_fd, char *err, size_t errlen); /* --resume: the served policy, counters */
+int resume_adopt(uoad *d, int state_fd);       /* ... then the sessions; closes state_fd */
+
+/* holder.c: a process of ours that keeps every session's fds across a
+ * crash of uoad, for grace_s seconds (docs/enforcement.md). */
+int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state);
+int holder_fd(void);
+void holder_set(int fd);
+void holder_add(unsigned key, const char *text, const int *fds, unsigned n);
+void holder_del(unsigned key);
+void holder_quit(void);
+void resume_held_adopt(uoad *d, char *state); /* resume.c: the sessions a holder kept */
 
 /* crash.c */
 void crash_handler_install(void);

@@ -5,6 +5,7 @@
  * same attacks run without any help from libc wrappers or the shim. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/io_uring.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -578,6 +580,22 @@ static int attack_stall_binds(const char *dir, int n, int hold)
         _exit(0); /* the waiting threads die with the process */
 }
 
+/* Bind an INET socket with a sockaddr in memory mapped from FILE, a file
+ * whose reads never return (uoa-stallfs --file): whoever reads the address
+ * blocks. Prints how the bind ended, when it ends. */
+static int attack_stall_sockaddr(const char *file)
+{
+        int fd = open(file, O_RDONLY), s = socket(AF_INET, SOCK_STREAM, 0);
+        void *m = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+
+        if (m == MAP_FAILED || s < 0)
+                return fail(errno);
+        if (bind(s, (struct sockaddr *) m, sizeof(struct sockaddr_in)) < 0)
+                return fail(errno);
+        printf("ok bound\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd = argc > 1 ? argv[1] : "";
@@ -622,6 +640,8 @@ int main(int argc, char **argv)
         if (!strcmp(cmd, "dup2-race-listen") && (argc == 3 || argc == 4))
                 return attack_dup2_race_listen(atoi(argv[2]) == 6 ? AF_INET6 : AF_INET,
                                                argc == 4 ? atol(argv[3]) : 20000);
+        if (!strcmp(cmd, "stall-sockaddr") && argc == 3)
+                return attack_stall_sockaddr(argv[2]);
         if (!strcmp(cmd, "stall-binds") && argc == 5)
                 return attack_stall_binds(argv[2], atoi(argv[3]), atoi(argv[4]));
         fprintf(stderr, "usage: uoa-attack pktinfo SPOOF DST PORT | hdrincl SPOOF DST PORT | raw | packet |\n"
@@ -629,6 +649,6 @@ int main(int argc, char **argv)
                         "       thread-connect DST PORT | sendto-mark DST PORT | listen-upper32 |\n"
                         "       sendto-mark-fastopen DST PORT | sendto-repeat DST4 PORT N |\n"
                         "       dup2-race-bind ADDR PORT [TRIES] | dup2-race-listen 4|6 [TRIES] |\n"
-                        "       stall-binds DIR N HOLD\n");
+                        "       stall-binds DIR N HOLD | stall-sockaddr FILE\n");
         return 2;
 }

@@ -7,6 +7,8 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=tests/integration/resilience.sh
+. "$HERE/resilience.sh"
 
 if [ $# -ne 1 ]; then
         echo "usage: $0 BUILD_DIR" >&2
@@ -456,12 +458,14 @@ unix_native_checks() {
 
 # The threads uoad blocks in for A (stall_check): each holds A's effective
 # and file-system uid, root's real and saved uid, no capability at all, and
-# A cannot signal one (SIGKILL to a thread would kill uoad).
+# A cannot signal one (SIGKILL to a thread would kill uoad). uoad's own
+# notification workers and watchdog (uoad/notify_worker.c) are not A's.
 stall_threads_check() { # USER NAME: the stalled slice
         local t n=0 bad="" ua_uid
         ua_uid=$(id -u "$1")
         for t in $(ls /proc/"$UOAT_UOAD_PID"/task 2>/dev/null); do
                 [ "$t" = "$UOAT_UOAD_PID" ] && continue
+                case $(cat /proc/"$UOAT_UOAD_PID"/task/"$t"/comm 2>/dev/null) in uoad-worker | uoad-watchdog) continue ;; esac
                 n=$((n + 1))
                 grep -q "^Uid:	0	$ua_uid	0	$ua_uid$" /proc/"$UOAT_UOAD_PID"/task/"$t"/status &&
                         grep -q "^CapPrm:	0000000000000000$" /proc/"$UOAT_UOAD_PID"/task/"$t"/status &&
@@ -1472,9 +1476,9 @@ crash_checks() {
         local bpid st i d
         sanitizer_check "first run"
         segv_check
-        echo "# uoad killed with SIGKILL"
+        echo "# uoad killed with SIGKILL (no holder: --grace 0)"
         : >"$T/uoad.log"
-        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK"
+        uoat_uoad_spawn "$H" "$T/uoad.log" --config "$T/uoa.conf" --socket "$SOCK" --grace 0
         UOAT_UOAD_PID=$UOAT_LAST_PID
         uoad_wait_serving
         uoat_check "uoad starts again" "$?" "serving" "$(tail -n 3 "$T/uoad.log" | tr '\n' '|')"
@@ -1582,6 +1586,7 @@ main() {
                 socket_checks
                 attack_checks
                 stall_check
+                memstall_check
                 sendto_fastpath_check
                 route_checks
                 view_checks
@@ -1593,8 +1598,10 @@ main() {
                 unwrapped_checks
                 uoamap_checks
                 dropin_checks
+                upgrade_checks
                 shutdown_checks
                 crash_checks
+                crash_resume_checks
         else
                 uoat_fail "uoad starts and creates its socket" "socket within 5 s" \
                         "none (log above); supervised checks not run"

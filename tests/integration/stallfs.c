@@ -1,9 +1,12 @@
 /* tests/integration/stallfs.c: uoa-stallfs DIR, a FUSE file system that
  * never answers a lookup: any path walk below DIR blocks until the file
- * system goes away — what a slice's own FUSE server can do to a bind. Run by
- * root; prints "ready" once mounted; SIGTERM/SIGINT detach the mount and
- * exit (the blocked walks then fail with ENOTCONN). Speaks the kernel's
- * protocol directly (linux/fuse.h), so it needs no libfuse. */
+ * system goes away — what a slice's own FUSE server can do to a bind.
+ * uoa-stallfs --file DIR: DIR/f0 .. DIR/f9 are 4 KiB files that open but
+ * whose reads are never answered: memory mapped from it blocks whoever reads it (the
+ * slice passing it as a sockaddr, uoad's process_vm_readv). Run by root;
+ * prints "ready" once mounted; SIGTERM/SIGINT detach the mount and exit
+ * (the blocked walks and reads then fail). Speaks the kernel's protocol
+ * directly (linux/fuse.h), so it needs no libfuse. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -16,6 +19,8 @@
 #include <unistd.h>
 
 static const char *dir;
+static int file_mode; /* --file: DIR/f opens, its reads stall */
+#define FILE_NODE 2 /* DIR/fN is node FILE_NODE + N */
 
 static void stop(int sig)
 {
@@ -44,6 +49,29 @@ static void answer(int fd, const struct fuse_in_header *in, const void *arg)
                 struct fuse_attr_out ao = { .attr = { .ino = FUSE_ROOT_ID, .mode = 040777, .nlink = 2 } };
 
                 reply(fd, in->unique, 0, &ao, sizeof(ao));
+        } else if (file_mode && (in->opcode == FUSE_LOOKUP || in->opcode == FUSE_GETATTR)) {
+                const char *name = arg;
+                uint64_t node = in->opcode == FUSE_LOOKUP ? FILE_NODE + (uint64_t) (name[1] - '0') : in->nodeid;
+                struct fuse_attr attr = { .ino = node, .mode = 0100444, .nlink = 1, .size = 4096, .blocks = 8 };
+                struct fuse_entry_out eo = { .nodeid = node, .attr = attr };
+                struct fuse_attr_out ao = { .attr = attr };
+
+                if (in->opcode == FUSE_LOOKUP && (name[0] != 'f' || name[1] < '0' || name[1] > '9' || name[2]))
+                        reply(fd, in->unique, -ENOENT, NULL, 0);
+                else if (in->opcode == FUSE_LOOKUP)
+                        reply(fd, in->unique, 0, &eo, sizeof(eo));
+                else
+                        reply(fd, in->unique, 0, &ao, sizeof(ao));
+        } else if (file_mode && in->opcode == FUSE_OPEN) {
+                /* KEEP_CACHE: else open() invalidates the cache and waits
+                 * for the page whose read never ends. */
+                struct fuse_open_out oo = { .open_flags = FOPEN_KEEP_CACHE };
+
+                reply(fd, in->unique, 0, &oo, sizeof(oo));
+        } else if (file_mode && (in->opcode == FUSE_FLUSH || in->opcode == FUSE_RELEASE)) {
+                reply(fd, in->unique, 0, NULL, 0);
+        } else if (file_mode && in->opcode == FUSE_READ) {
+                /* The stall: a page of the file is never read. */
         } else if (in->opcode == FUSE_LOOKUP || in->opcode == FUSE_INTERRUPT || in->opcode == FUSE_FORGET ||
                    in->opcode == FUSE_BATCH_FORGET || in->opcode == FUSE_DESTROY) {
                 /* The stall (LOOKUP), or nothing to answer. */
@@ -57,11 +85,12 @@ int main(int argc, char **argv)
         char opts[128];
         int fd;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: uoa-stallfs DIR\n");
+        file_mode = argc == 3 && strcmp(argv[1], "--file") == 0;
+        if (argc != 2 && !file_mode) {
+                fprintf(stderr, "usage: uoa-stallfs [--file] DIR\n");
                 return 2;
         }
-        dir = argv[1];
+        dir = argv[argc - 1];
         fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
         if (fd < 0) {
                 perror("uoa-stallfs: /dev/fuse");
