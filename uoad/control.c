@@ -94,6 +94,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         char err2[256];
         int r;
 
+        d->guard_touched = true;
         r = guard_apply(d, d->policy, p, err, errlen);
         t1 = now_ms();
         if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, d->policy, p)) < 0)

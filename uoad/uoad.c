@@ -304,7 +304,9 @@ int main(int argc, char **argv)
         if (r < 0) {
                 for (char *save, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                         fprintf(stderr, "uoad: %s\n", l);
-                if (arg_resume < 0)
+                /* Only what we began to apply: a policy refused by the parser
+                 * touched nothing, and the guard in place may be another's. */
+                if (arg_resume < 0 && d.guard_touched)
                         guard_remove(&d);
                 return 1;
         }

@@ -29,6 +29,7 @@ typedef struct uoad {
         engine_bpf *bpf;            /* the kernel engine; NULL: the seccomp engine alone */
         const char *config_path;    /* the main file; its drop-ins are config_path.d/ *.conf */
         size_t n_policy_files;      /* how many the last load read, the main file included */
+        bool guard_touched;         /* guard_apply() has run (a failed start removes only then) */
         const char *socket_path;
         int epoll_fd;
         int rtnl_fd;                /* route lookups for source selection; -1 if none */

@@ -1334,7 +1334,7 @@ dropin_show() {
 
 # Every error of a file, each with its line; a starting uoad says the same.
 every_error_check() {
-        local map=$T/bin/uoamap want got
+        local map=$T/bin/uoamap want got before
         printf '%s\n' "$UA address 10.77.0.11" "$UB address 10.77.0.11" "$UA adress 10.77.0.30" >"$T/two.conf"
         want=$(printf '%s\n' "$T/two.conf:2: address 10.77.0.11 is already assigned to uid $(id -u "$UA") (line 1)" \
                 "$T/two.conf:3: unknown keyword 'adress'" | sort)
@@ -1346,6 +1346,15 @@ every_error_check() {
         got=$(dropin_errors "$ERR" "uoad: ")
         uoat_check "a starting uoad refuses that file with the same messages" \
                 "$([ "$RC" != 0 ] && [ "$got" = "$want" ]; echo $?)" "$want" "$(uoat_got) stderr '$ERR'"
+        # Refused before applying anything, it leaves the running uoad's guard
+        # in this namespace alone.
+        before=$(net_state "$H" 2>&1)
+        uoat_capture ip netns exec "$H" "$BUILD/uoad" --engine seccomp --grace 0 --config "$T/two.conf" \
+                --socket "$T/refused.sock"
+        got=$(net_state "$H" 2>&1)
+        uoat_check "a uoad refused for its policy leaves the running uoad's guard and rules in place" \
+                "$([ "$RC" != 0 ] && [ "$got" = "$before" ]; echo $?)" "the same rules and nftables" \
+                "$(uoat_got); $(diff <(echo "$before") <(echo "$got") | head -n 5 | tr '\n' ' ')"
 }
 
 dropin_checks() {
