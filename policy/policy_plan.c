@@ -15,6 +15,7 @@
 
 #include "common/strbuf.h"
 #include "policy/policy.h"
+#include "policy/policy_shape.h"
 
 /* Protocols whose packets carry ports at the transport header (th sport). */
 #define PORTED "{ tcp, udp, udplite, sctp, dccp }"
@@ -87,6 +88,30 @@ static void plan_interfaces(strbuf *b, const policy *p)
         strbuf_printf(b, "%s }\n", first ? "" : " }");
 }
 
+/* Egress shaping (policy_shape.h): a shaped slice's packets carry its HTB
+ * class as skb->priority, whatever the socket set with SO_PRIORITY, so every
+ * process of the slice shares its class, supervised or not. */
+static int plan_shape(strbuf *b, const policy *p)
+{
+        policy_shape sh;
+        bool first = true;
+        int r = policy_shape_build(p, &sh);
+
+        if (r < 0)
+                return r;
+        strbuf_printf(b, "  map shape { type uid : classid;");
+        for (size_t i = 0; i < sh.n; i++) {
+                if (!sh.v[i].slice->egress)
+                        continue;
+                strbuf_printf(b, "%s %u : %x:%x", first ? " elements = {" : ",", sh.v[i].slice->uid,
+                              POLICY_SHAPE_MAJOR, sh.v[i].minor);
+                first = false;
+        }
+        strbuf_printf(b, "%s }\n", first ? "" : " }");
+        policy_shape_done(&sh);
+        return 0;
+}
+
 char *policy_plan_nft(const policy *p)
 {
         strbuf b = {};
@@ -109,9 +134,15 @@ char *policy_plan_nft(const policy *p)
         plan_set(&b, p, "port6", AF_INET6, pick_shared, true);
         plan_set(&b, p, "portless4", AF_INET, pick_shared, false);
         plan_set(&b, p, "portless6", AF_INET6, pick_shared, false);
+        if (plan_shape(&b, p) < 0) {
+                free(strbuf_done(&b));
+                return NULL;
+        }
         strbuf_printf(&b,
                       "  chain output {\n"
                       "    type filter hook output priority filter; policy accept;\n"
+                      /* A lookup that finds no class ends the rule, nothing else. */
+                      "    meta priority set meta skuid map @shape\n"
                       "    meta skuid != @slices accept\n"
                       /* 127/8 and ::1 are no one's identity, and the kernel
                        * routes a packet with such a source through lo only
