@@ -18,6 +18,7 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "uoad/caps.h"
+#include "uoad/shape.h"
 #include "uoad/uoad.h"
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
@@ -260,10 +261,12 @@ int main(int argc, char **argv)
                 for (char *save, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                         fprintf(stderr, "uoad: %s\n", l);
                 guard_remove(&d);
+                shape_remove();
                 return 1;
         }
         if (engine_start(&d) < 0) {
                 guard_remove(&d);
+                shape_remove();
                 return 1;
         }
         if (arg_daemon && (r = daemonize(&ready_fd)) < 0) {
@@ -289,8 +292,10 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));
-                if (r != -EADDRINUSE)
+                if (r != -EADDRINUSE) {
                         guard_remove(&d);
+                        shape_remove();
+                }
                 return 1;
         }
         log_info("serving %zu slices from %s and %zu drop-ins on %s", policy_slice_count(d.policy),
@@ -308,6 +313,8 @@ int main(int argc, char **argv)
         caller_shutdown();
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
+        if (shape_remove() < 0)
+                log_error("could not remove every part of the shaping");
         if (d.bpf)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);

@@ -1,13 +1,14 @@
 #!/bin/bash
 # tests/integration/all.sh BUILD_DIR: the integration suites one after the
 # other (run.sh: the socket, route and launcher contract; vini.sh: the VINI
-# demonstration end to end), under each engine of $UOA_ENGINES (default: bpf
-# then seccomp; both are products), each suite's summary, then the total as
+# demonstration end to end; shape.sh: per-slice bandwidth, with iperf3),
+# under each engine of $UOA_ENGINES (default: bpf then seccomp; both are
+# products), each suite's summary, then the total as
 # the very last line, "N passed, M failed". Exits non-zero if anything failed.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SUITES=(run.sh vini.sh)
+SUITES=(run.sh vini.sh shape.sh)
 read -r -a ENGINES <<<"${UOA_ENGINES:-bpf seccomp}"
 
 if [ $# -ne 1 ]; then
