@@ -11,7 +11,7 @@
  * deletes our qdisc, which gives the interface back its default one, and
  * re-creates the admin's as root (its own classes and filters, if it had
  * any, are not carried over). A crash keeps everything; the next uoad
- * adopts it.
+ * adopts it. Incoming traffic (IFBs): shape_ingress.c.
  *
  * Not `tc` in a shell: no PATH or fork in a root daemon, and the class diff
  * needs what the kernel has anyway. */
@@ -32,71 +32,9 @@
 #include "policy/policy_shape.h"
 #include "uoad/rtnl.h"
 #include "uoad/shape.h"
+#include "uoad/shape_internal.h"
 
-#define HANDLE (POLICY_SHAPE_MAJOR << 16)
-/* The kernel's psched tick: PSCHED_SHIFT 6, 64 ns (include/net/pkt_sched.h). */
-#define PSCHED_TICK_NS 64u
-/* Above every attribute type read here (IFLA_*, TCA_*, TCA_HTB_*, TCA_STATS_*). */
-#define ATTR_MAX 128
-_Static_assert(IFLA_MAX < ATTR_MAX && TCA_MAX < ATTR_MAX, "ATTR_MAX is too small");
-
-typedef struct slink {
-        int ifindex;
-        char name[IFNAMSIZ];
-} slink;
-
-typedef struct slinks {
-        slink *v;
-        size_t n, cap;
-} slinks;
-
-/* A root qdisc (or the leaf of our default class) the kernel has, as a
- * message that can re-create it. */
-typedef struct sqdisc {
-        int ifindex;
-        uint32_t handle, parent;
-        char kind[16];
-        char *msg; /* RTM_NEWQDISC with TCA_KIND and TCA_OPTIONS only; NULL unless saved */
-} sqdisc;
-
-typedef struct sqdiscs {
-        sqdisc *v;
-        size_t n, cap;
-} sqdiscs;
-
-/* One HTB class, wanted or found, with its counters when found. */
-typedef struct sclass {
-        uint16_t minor;
-        uint64_t rate;
-        uint32_t buffer, quantum; /* buffer in psched ticks, as the kernel reports it */
-        uint64_t bytes, packets;
-        uint32_t drops, overlimits;
-} sclass;
-
-typedef struct sclasses {
-        sclass *v;
-        size_t n, cap;
-        bool failed;
-} sclasses;
-
-#define VEC_PUSH(vec, item)                                                                  \
-        ({                                                                                   \
-                int _r = 0;                                                                  \
-                if ((vec)->n == (vec)->cap) {                                                \
-                        size_t _cap = (vec)->cap ? 2 * (vec)->cap : 16;                      \
-                        void *_v = realloc((vec)->v, _cap * sizeof(*(vec)->v));              \
-                        if (_v) {                                                            \
-                                (vec)->v = _v;                                               \
-                                (vec)->cap = _cap;                                           \
-                        } else                                                               \
-                                _r = -ENOMEM;                                                \
-                }                                                                            \
-                if (_r == 0)                                                                 \
-                        (vec)->v[(vec)->n++] = (item);                                       \
-                _r;                                                                          \
-        })
-
-static int attr_cb(const struct nlattr *a, void *data)
+int shape_attr_cb(const struct nlattr *a, void *data)
 {
         const struct nlattr **tb = data;
         unsigned type = mnl_attr_get_type(a);
@@ -108,9 +46,9 @@ static int attr_cb(const struct nlattr *a, void *data)
 
 /* The fixed header of a kernel message and its attributes in tb, or NULL
  * for a message too short to hold them. */
-static const void *msg_parse(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb)
+const void *shape_msg_parse(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb)
 {
-        if (mnl_nlmsg_get_payload_len(nlh) < hdrlen || mnl_attr_parse(nlh, (unsigned) hdrlen, attr_cb, tb) < 0)
+        if (mnl_nlmsg_get_payload_len(nlh) < hdrlen || mnl_attr_parse(nlh, (unsigned) hdrlen, shape_attr_cb, tb) < 0)
                 return NULL;
         return mnl_nlmsg_get_payload(nlh);
 }
@@ -120,7 +58,7 @@ static const void *msg_parse(const struct nlmsghdr *nlh, size_t hdrlen, const st
 static int link_parse(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *tb[ATTR_MAX] = {};
-        const struct ifinfomsg *ifi = msg_parse(nlh, sizeof(*ifi), tb);
+        const struct ifinfomsg *ifi = shape_msg_parse(nlh, sizeof(*ifi), tb);
         slink l = {};
 
         if (!ifi || !tb[IFLA_IFNAME] || mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0)
@@ -151,7 +89,7 @@ static int links_dump(int fd, slinks *ret)
 static int qdisc_parse(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *tb[ATTR_MAX] = {};
-        const struct tcmsg *tcm = msg_parse(nlh, sizeof(*tcm), tb);
+        const struct tcmsg *tcm = shape_msg_parse(nlh, sizeof(*tcm), tb);
         sqdisc q = {};
 
         if (!tcm || (tcm->tcm_parent != TC_H_ROOT && tcm->tcm_parent != POLICY_SHAPE_CLASSID(POLICY_SHAPE_DEFAULT)) ||
@@ -222,7 +160,7 @@ static bool qdisc_ours(const sqdisc *q)
         return q && q->handle == HANDLE && strcmp(q->kind, "htb") == 0;
 }
 
-static struct tcmsg *tc_header(struct nlmsghdr *nlh, int type, uint16_t flags, int ifindex, uint32_t handle,
+struct tcmsg *shape_tc_header(struct nlmsghdr *nlh, int type, uint16_t flags, int ifindex, uint32_t handle,
                                uint32_t parent)
 {
         struct tcmsg *tcm;
@@ -245,7 +183,7 @@ static int qdisc_create(int fd, int ifindex)
         struct tc_htb_glob g = { .version = TC_HTB_PROTOVER, .rate2quantum = 10, .defcls = POLICY_SHAPE_DEFAULT };
         struct nlattr *opts;
 
-        tc_header(nlh, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, HANDLE, TC_H_ROOT);
+        shape_tc_header(nlh, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, HANDLE, TC_H_ROOT);
         mnl_attr_put_strz(nlh, TCA_KIND, "htb");
         opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
         mnl_attr_put(nlh, TCA_HTB_INIT, sizeof(g), &g);
@@ -261,7 +199,7 @@ static int qdisc_restore(int fd, int ifindex, const sqdisc *leaf)
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         int r;
 
-        tc_header(nlh, RTM_DELQDISC, 0, ifindex, HANDLE, TC_H_ROOT);
+        shape_tc_header(nlh, RTM_DELQDISC, 0, ifindex, HANDLE, TC_H_ROOT);
         r = rtnl_talk(fd, nlh);
         if (r == -ENOENT || r == -ENODEV || r == -EINVAL)
                 r = 0; /* gone already, with the interface or by hand */
@@ -291,7 +229,7 @@ static void stats_parse(const struct nlattr *stats2, sclass *c)
 {
         const struct nlattr *tb[ATTR_MAX] = {};
 
-        if (mnl_attr_parse_nested(stats2, attr_cb, tb) < 0)
+        if (mnl_attr_parse_nested(stats2, shape_attr_cb, tb) < 0)
                 return;
         if (tb[TCA_STATS_BASIC] && mnl_attr_get_payload_len(tb[TCA_STATS_BASIC]) >= sizeof(struct gnet_stats_basic)) {
                 struct gnet_stats_basic b;
@@ -312,11 +250,11 @@ static void stats_parse(const struct nlattr *stats2, sclass *c)
 static int class_parse(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *tb[ATTR_MAX] = {}, *opt[ATTR_MAX] = {};
-        const struct tcmsg *tcm = msg_parse(nlh, sizeof(*tcm), tb);
+        const struct tcmsg *tcm = shape_msg_parse(nlh, sizeof(*tcm), tb);
         sclass c = {};
 
         if (!tcm || TC_H_MAJ(tcm->tcm_handle) != HANDLE || !tb[TCA_OPTIONS] ||
-            mnl_attr_parse_nested(tb[TCA_OPTIONS], attr_cb, opt) < 0)
+            mnl_attr_parse_nested(tb[TCA_OPTIONS], shape_attr_cb, opt) < 0)
                 return MNL_CB_OK;
         c.minor = (uint16_t) TC_H_MIN(tcm->tcm_handle);
         if (opt[TCA_HTB_PARMS] && mnl_attr_get_payload_len(opt[TCA_HTB_PARMS]) >= sizeof(struct tc_htb_opt)) {
@@ -339,7 +277,7 @@ static int classes_dump(int fd, int ifindex, sclasses *ret)
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 
-        tc_header(nlh, RTM_GETTCLASS, 0, ifindex, 0, 0);
+        shape_tc_header(nlh, RTM_GETTCLASS, 0, ifindex, 0, 0);
         return rtnl_dump(fd, nlh, class_parse, ret);
 }
 
@@ -359,7 +297,7 @@ static int class_send(int fd, int type, int ifindex, const sclass *c)
         struct nlattr *opts;
         bool wide = c->rate > UINT32_MAX;
 
-        tc_header(nlh, type, type == RTM_NEWTCLASS ? NLM_F_CREATE : 0, ifindex, POLICY_SHAPE_CLASSID(c->minor),
+        shape_tc_header(nlh, type, type == RTM_NEWTCLASS ? NLM_F_CREATE : 0, ifindex, POLICY_SHAPE_CLASSID(c->minor),
                   HANDLE);
         if (type == RTM_DELTCLASS)
                 return rtnl_talk(fd, nlh);
@@ -379,7 +317,7 @@ static int class_send(int fd, int type, int ifindex, const sclass *c)
         return rtnl_talk(fd, nlh);
 }
 
-static void class_want(const policy_shape_slice *ss, uint64_t bps, void *userdata)
+void shape_class_want(const policy_shape_slice *ss, uint64_t bps, void *userdata)
 {
         sclasses *want = userdata;
 
@@ -409,29 +347,38 @@ static int classes_sync(int fd, int ifindex, const sclasses *want)
 
 /* ---- apply and remove --------------------------------------------------------------------- */
 
-static int egress_sync(int fd, const policy_shape *sh, const slink *l, sqdiscs *roots)
+/* Our HTB on ifindex with the classes `want` (the default class added
+ * here), or, with none wanted, no HTB of ours. */
+int shape_htb_sync(int fd, int ifindex, sclasses *want, sqdiscs *roots)
 {
-        const sqdisc *root = qdisc_find(roots, l->ifindex, TC_H_ROOT);
+        const sqdisc *root = qdisc_find(roots, ifindex, TC_H_ROOT);
         bool ours = qdisc_ours(root);
-        sclasses want = {};
         int r = 0;
 
-        if (!policy_shape_classes(sh, l->name, false, class_want, &want)) {
-                free(want.v);
-                return ours ? qdisc_restore(fd, l->ifindex,
-                                            qdisc_find(roots, l->ifindex, POLICY_SHAPE_CLASSID(POLICY_SHAPE_DEFAULT)))
+        if (want->n == 0)
+                return ours ? qdisc_restore(fd, ifindex,
+                                            qdisc_find(roots, ifindex, POLICY_SHAPE_CLASSID(POLICY_SHAPE_DEFAULT)))
                             : 0;
-        }
-        if (VEC_PUSH(&want, class_planned(POLICY_SHAPE_DEFAULT, POLICY_SHAPE_UNLIMITED)) < 0 || want.failed)
+        if (VEC_PUSH(want, class_planned(POLICY_SHAPE_DEFAULT, POLICY_SHAPE_UNLIMITED)) < 0 || want->failed)
                 r = -ENOMEM;
         if (r == 0 && !ours)
-                r = qdisc_create(fd, l->ifindex);
+                r = qdisc_create(fd, ifindex);
         if (r == 0)
-                r = classes_sync(fd, l->ifindex, &want);
+                r = classes_sync(fd, ifindex, want);
         /* Best effort: a root-only qdisc (mq, mqprio) cannot be a leaf; it
          * is then not re-created on SIGTERM (the kernel's default is). */
         if (r == 0 && !ours && root && root->msg)
                 (void) qdisc_recreate(fd, root, POLICY_SHAPE_CLASSID(POLICY_SHAPE_DEFAULT));
+        return r;
+}
+
+static int egress_sync(int fd, const policy_shape *sh, const slink *l, sqdiscs *roots)
+{
+        sclasses want = {};
+        int r;
+
+        policy_shape_classes(sh, l->name, false, shape_class_want, &want);
+        r = shape_htb_sync(fd, l->ifindex, &want, roots);
         free(want.v);
         return r;
 }
@@ -464,7 +411,11 @@ int shape_apply(const policy *p, char *err, size_t errlen)
                         continue;
                 what = links.v[i].name;
                 r = egress_sync(fd, &sh, &links.v[i], &roots);
+                if (r == 0)
+                        r = shape_ingress_sync(fd, &sh, &links.v[i], &links, &roots);
         }
+        if (r == 0)
+                r = shape_ifb_strays_remove(fd, &links);
         if (r < 0)
                 snprintf(err, errlen, "shaping (%s): %s", what, strerror(-r));
         sqdiscs_done(&roots);
@@ -506,15 +457,23 @@ static void counts_add(const policy_shape *sh, const sclasses *have, slice_count
         }
 }
 
+static void count_format(strbuf *b, uid_t uid, const char *dir, const slice_count *c)
+{
+        strbuf_printf(b, "%u %s %llu %llu %llu %llu\n", uid, dir, (unsigned long long) c->bytes,
+                      (unsigned long long) c->packets, (unsigned long long) c->drops,
+                      (unsigned long long) c->overlimits);
+}
+
 void shape_stats_format(const policy *p, strbuf *b, const uid_t *only_uid)
 {
         _cleanup_close_ int fd = rtnl_open();
-        _cleanup_free_ slice_count *egress = NULL;
+        _cleanup_free_ slice_count *egress = NULL, *ingress = NULL;
         policy_shape sh = {};
         slinks links = {};
         sqdiscs roots = {};
 
         if (fd < 0 || policy_shape_build(p, &sh) < 0 || sh.n == 0 || !(egress = calloc(sh.n, sizeof(*egress))) ||
+            !(ingress = calloc(sh.n, sizeof(*ingress))) ||
             links_dump(fd, &links) < 0 || qdiscs_dump(fd, &roots) < 0)
                 goto out;
         for (size_t i = 0; i < links.n; i++) {
@@ -522,18 +481,20 @@ void shape_stats_format(const policy *p, strbuf *b, const uid_t *only_uid)
 
                 if (!qdisc_ours(qdisc_find(&roots, links.v[i].ifindex, TC_H_ROOT)))
                         continue;
+                /* An IFB of ours carries what its interface received. */
                 if (classes_dump(fd, links.v[i].ifindex, &have) == 0)
-                        counts_add(&sh, &have, egress);
+                        counts_add(&sh, &have, shape_ifb_of(links.v[i].name) ? ingress : egress);
                 free(have.v);
         }
         for (size_t i = 0; i < sh.n; i++) {
                 const policy_slice *s = sh.v[i].slice;
 
-                if ((only_uid && s->uid != *only_uid) || !s->egress)
+                if (only_uid && s->uid != *only_uid)
                         continue;
-                strbuf_printf(b, "%u egress %llu %llu %llu %llu\n", s->uid, (unsigned long long) egress[i].bytes,
-                              (unsigned long long) egress[i].packets, (unsigned long long) egress[i].drops,
-                              (unsigned long long) egress[i].overlimits);
+                if (s->egress)
+                        count_format(b, s->uid, "egress", &egress[i]);
+                if (s->ingress)
+                        count_format(b, s->uid, "ingress", &ingress[i]);
         }
 out:
         sqdiscs_done(&roots);

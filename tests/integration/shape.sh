@@ -18,13 +18,15 @@ fi
 
 SECS=${UOAT_IPERF_SECS:-4}     # each iperf3 run; the first second is omitted
 UOAT_TIMEOUT=$((SECS + 10))
-PORT_A=5301 PORT_B=5302 PORT_R=5303
+PORT_A=5301 PORT_B=5302 PORT_R=5303 PORT_S=5304
 
 shape_policy() {
         uoat_policy_text
         cat <<EOF
 $UA egress 40mbit
 $UB egress 80mbit
+$UA ingress 30mbit
+$US1 ingress 25mbit
 EOF
 }
 
@@ -38,7 +40,7 @@ world_setup() {
         uoat_bins_install || uoat_warn "some binaries are missing; their checks will fail"
         ip netns exec "$H" tc qdisc add dev veth0 root handle 9: pfifo limit 777 || return 1
         local port
-        for port in $PORT_A $PORT_B $PORT_R; do
+        for port in $PORT_A $PORT_B $PORT_R $PORT_S; do
                 uoat_spawn "$P" "$T/iperf-$port.log" iperf3 -s -p "$port" || return 1
         done
         sleep 0.3
@@ -49,11 +51,12 @@ mbit_of() {
         awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r = $i } END { printf "%d\n", r }' "$1"
 }
 
-# iperf_argv WHO PORT SRC: UOAT_CMD for a TCP stream to the peer; WHO is a
-# slice (supervised), "u:USER" (USER's uid, not under uoa-run) or "root".
+# iperf_argv WHO PORT SRC [-R]: UOAT_CMD for a TCP stream to the peer (-R:
+# from it); WHO is a slice (supervised), "u:USER" (USER's uid, not under
+# uoa-run) or "root".
 iperf_argv() {
         local who=$1 port=$2 src=$3
-        local args=(iperf3 -c 10.77.0.2 -p "$port" -t "$SECS" -O 1 -f m)
+        local args=(iperf3 -c 10.77.0.2 -p "$port" -t "$SECS" -O 1 -f m ${4:+"$4"})
         [ -n "$src" ] && args+=(-B "$src")
         case $who in
         root) UOAT_CMD=(ip netns exec "$H" "${args[@]}") ;;
@@ -67,6 +70,19 @@ iperf_run() {
         iperf_argv "$@"
         timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf.out" 2>&1 </dev/null
         GOT=$(mbit_of "$T/iperf.out")
+}
+
+# iperf_pair WHO1 PORT1 WHO2 PORT2 [-R]: two streams at once; GOT1, GOT2.
+iperf_pair() {
+        local a b
+        iperf_argv "$1" "$2" "" ${5:+"$5"}
+        timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf-a.out" 2>&1 </dev/null &
+        a=$!
+        iperf_argv "$3" "$4" "" ${5:+"$5"}
+        timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf-b.out" 2>&1 </dev/null &
+        b=$!
+        wait "$a" "$b"
+        GOT1=$(mbit_of "$T/iperf-a.out") GOT2=$(mbit_of "$T/iperf-b.out")
 }
 
 # in_range GOT RATE: GOT within 90-105 % of RATE (Mbit/s).
@@ -96,17 +112,36 @@ alone_checks() {
 }
 
 together_checks() {
-        local a b
-        iperf_argv "$UA" $PORT_A ""
-        timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf-a.out" 2>&1 </dev/null &
-        a=$!
-        iperf_argv "$UB" $PORT_B ""
-        timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf-b.out" 2>&1 </dev/null &
-        b=$!
-        wait "$a" "$b"
-        a=$(mbit_of "$T/iperf-a.out") b=$(mbit_of "$T/iperf-b.out")
+        iperf_pair "$UA" $PORT_A "$UB" $PORT_B
         uoat_check "two shaped slices at once on one link each get 90-105% of theirs (40 and 80 mbit)" \
-                "$(in_range "$a" 40 && in_range "$b" 80; echo $?)" "36-42 and 72-84 Mbit/s" "$a and $b Mbit/s"
+                "$(in_range "$GOT1" 40 && in_range "$GOT2" 80; echo $?)" "36-42 and 72-84 Mbit/s" \
+                "$GOT1 and $GOT2 Mbit/s"
+}
+
+IFB=""
+ingress_checks() {
+        local c
+        IFB=uoaifb$(ip netns exec "$H" cat /sys/class/net/veth0/ifindex)
+        c=$(ip netns exec "$H" tc class show dev "$IFB" 2>&1)
+        uoat_check "veth0's incoming traffic has an IFB ($IFB) with the ingress slices' classes" \
+                "$(grep -q "7561:$(printf %x "$(id -u "$UA")") root .*rate 30Mbit" <<<"$c" &&
+                   grep -q "7561:$(printf %x "$(id -u "$US1")") root .*rate 25Mbit" <<<"$c"; echo $?)" \
+                "classes at 30 and 25 Mbit" "$(tr '\n' '|' <<<"$c")"
+        iperf_run "$UA" $PORT_A "" -R
+        uoat_check "a slice alone receives at 90-105% of its ingress 30mbit (iperf3 -R)" \
+                "$(in_range "$GOT" 30; echo $?)" "27-31 Mbit/s" "$GOT Mbit/s"
+        iperf_run "u:$UA" $PORT_A 10.77.0.11 -R
+        uoat_check "the same slice's uid not under uoa-run receives at its rate too (by destination)" \
+                "$(in_range "$GOT" 30; echo $?)" "27-31 Mbit/s" "$GOT Mbit/s"
+        iperf_pair "$UA" $PORT_A "$US1" $PORT_S -R
+        uoat_check "two slices receiving at once each get 90-105% (30 mbit, and 25 mbit on a shared address's ports)" \
+                "$(in_range "$GOT1" 30 && in_range "$GOT2" 25; echo $?)" "27-31 and 22-26 Mbit/s" \
+                "$GOT1 and $GOT2 Mbit/s"
+        iperf_run "$US2" $PORT_R "" -R
+        uoat_check "a slice without a rate on the same shared address receives unshaped (port range)" \
+                "$([ "$GOT" -ge 800 ]; echo $?)" ">= 800 Mbit/s" "$GOT Mbit/s"
+        iperf_run root $PORT_R "" -R
+        uoat_check "root receives unshaped" "$([ "$GOT" -ge 800 ]; echo $?)" ">= 800 Mbit/s" "$GOT Mbit/s"
 }
 
 # Unshaped means unshaped: far above every slice's rate (the 0.95x-of-no-qdisc
@@ -130,14 +165,17 @@ show_checks() {
         uid_a=$(id -u "$UA")
         uoamap show "$UA"
         uoat_check "uoamap show prints the rate on the slice's line" \
-                "$(grep -q "^$uid_a: $UA table 100 raw egress 40mbit$" <<<"$OUT"; echo $?)" \
-                "'$uid_a: $UA table 100 raw egress 40mbit'" "$OUT"
+                "$(grep -q "^$uid_a: $UA table 100 raw egress 40mbit ingress 30mbit$" <<<"$OUT"; echo $?)" \
+                "'$uid_a: $UA table 100 raw egress 40mbit ingress 30mbit'" "$OUT"
         uoat_check "uoamap show prints the slice's kernel counters (bytes sent, drops, overlimits)" \
                 "$(grep -Eq '^    egress sent [1-9][0-9]* bytes [0-9]+ packets, [0-9]+ dropped, [1-9][0-9]* overlimits$' <<<"$OUT"; echo $?)" \
                 "egress sent N bytes ... overlimits" "$OUT"
+        uoat_check "uoamap show prints what the slice received through its ingress class" \
+                "$(grep -Eq '^    ingress received [1-9][0-9]* bytes [0-9]+ packets, [0-9]+ dropped, [0-9]+ overlimits$' <<<"$OUT"; echo $?)" \
+                "ingress received N bytes" "$OUT"
         uoamap show "$UA" --json
         uoat_check "uoamap show --json has the rate and the counters" \
-                "$(grep -Eq '"egress":"40mbit","egress_counters":\{"bytes":[1-9][0-9]*,"packets":[0-9]+,"drops":[0-9]+,"overlimits":[0-9]+\},"ingress":null' <<<"$OUT"; echo $?)" \
+                "$(grep -Eq '"egress":"40mbit","egress_counters":\{"bytes":[1-9][0-9]*,"packets":[0-9]+,"drops":[0-9]+,"overlimits":[0-9]+\},"ingress":"30mbit","ingress_counters":\{"bytes":[1-9]' <<<"$OUT"; echo $?)" \
                 '"egress":"40mbit","egress_counters":{...}' "$OUT"
 }
 
@@ -171,7 +209,9 @@ sent_of() { ip netns exec "$H" tc -s class show dev veth0 classid "$1" | awk '/S
 # classes it keeps keep their counters) and serves the file's rates again.
 crash_checks() {
         local before after ub
+        local fbefore fafter
         ub=7561:$(printf %x "$(id -u "$UB")")
+        fbefore=$(ip netns exec "$H" tc filter show dev "$IFB" | sort)
         before=$(classes | sort)
         kill -KILL "$UOAT_UOAD_PID"
         wait "$UOAT_UOAD_PID" 2>/dev/null
@@ -184,6 +224,10 @@ crash_checks() {
                 return
         fi
         after=$(sent_of "$ub")
+        fafter=$(ip netns exec "$H" tc filter show dev "$IFB" | sort)
+        uoat_check "a restarted uoad adopts the IFB's filters (none doubled or renumbered)" \
+                "$([ -n "$fbefore" ] && [ "$fafter" = "$fbefore" ]; echo $?)" "$(wc -l <<<"$fbefore") lines" \
+                "$(diff <(echo "$fbefore") <(echo "$fafter") | head -5 | tr '\n' '|')"
         uoat_check "a restarted uoad adopts an unchanged class (its counters go on)" \
                 "$([ -n "$before" ] && [ "${after:-0}" -ge "$before" ] && [ "$before" -gt 0 ]; echo $?)" \
                 "sent >= $before" "sent $after"
@@ -201,6 +245,9 @@ shutdown_checks() {
         c=$(classes)
         uoat_check "after SIGTERM veth0 has its previous root qdisc back and no class of ours" \
                 "$([[ $q =~ $PREV_QDISC ]] && [ -z "$c" ]; echo $?)" "pfifo 9: limit 777p" "$q / $c"
+        q=$(ip netns exec "$H" ip -br link show type ifb; ip netns exec "$H" tc qdisc show dev veth0 ingress)
+        uoat_check "after SIGTERM the IFB and veth0's ingress qdisc are gone" "$([ -z "$q" ]; echo $?)" \
+                "nothing" "$q"
         q=$(ip netns exec "$H" nft list table inet uoa 2>&1)
         uoat_check "after SIGTERM the guard's map is gone with its table" \
                 "$(grep -q "No such file" <<<"$q"; echo $?)" "no table inet uoa" "$q"
@@ -220,6 +267,7 @@ main() {
                 alone_checks
                 together_checks
                 unshaped_checks
+                ingress_checks
                 show_checks
                 live_checks
                 crash_checks
