@@ -25,12 +25,22 @@
 #define PRIO_V6 2
 #define INGRESS_PARENT TC_H_MAKE(TC_H_INGRESS, 0)
 
+/* A u32 node: keys to a class, in bucket table ht; or (link != 0) the one
+ * node of a priority's root table that hashes into table link. */
 typedef struct sfilter {
         uint32_t prio, handle, classid;
         uint16_t proto; /* host order */
+        uint32_t ht, link, hoff, hmask;
         uint32_t nkeys;
         struct tc_u32_key keys[6];
 } sfilter;
+
+/* On the IFB, each family's nodes hang in a 256-bucket table chosen by the
+ * destination address's last byte: a lookup walks one bucket, not every
+ * slice's nodes (unshaped packets pass the IFB too). */
+#define HT_V4 0x10000000u /* u32 table 100: */
+#define HT_V6 0x10100000u /* u32 table 101: */
+#define HT_BUCKETS 256u
 
 typedef struct sfilters {
         sfilter *v;
@@ -105,9 +115,15 @@ static int filter_parse(const struct nlmsghdr *nlh, void *data)
         if (tb[TCA_OPTIONS] && mnl_attr_parse_nested(tb[TCA_OPTIONS], shape_attr_cb, opt) >= 0) {
                 if (opt[TCA_U32_CLASSID] && mnl_attr_get_payload_len(opt[TCA_U32_CLASSID]) == 4)
                         f.classid = mnl_attr_get_u32(opt[TCA_U32_CLASSID]);
+                if (opt[TCA_U32_LINK] && mnl_attr_get_payload_len(opt[TCA_U32_LINK]) == 4)
+                        f.link = mnl_attr_get_u32(opt[TCA_U32_LINK]);
                 if (opt[TCA_U32_SEL] && mnl_attr_get_payload_len(opt[TCA_U32_SEL]) >= sizeof(struct tc_u32_sel)) {
                         const struct tc_u32_sel *sel = mnl_attr_get_payload(opt[TCA_U32_SEL]);
 
+                        if (f.link) {
+                                f.hoff = (uint32_t) sel->hoff;
+                                f.hmask = sel->hmask;
+                        }
                         if (sel->nkeys <= ELEMENTSOF(f.keys) &&
                             mnl_attr_get_payload_len(opt[TCA_U32_SEL]) >= sizeof(*sel) + sel->nkeys * sizeof(f.keys[0])) {
                                 f.nkeys = sel->nkeys;
@@ -117,6 +133,7 @@ static int filter_parse(const struct nlmsghdr *nlh, void *data)
         }
         if (TC_H_MIN(f.handle) == 0 && f.prio != PRIO_REDIRECT)
                 return MNL_CB_OK; /* a hash table, not a node */
+        f.ht = f.link ? 0 : f.handle & 0xfffff000u; /* link nodes sit in a root table of the kernel's choice */
         return VEC_PUSH((sfilters *) data, f) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
@@ -131,7 +148,8 @@ static int filters_dump(int fd, int ifindex, uint32_t parent, sfilters *ret)
 
 static bool filter_same(const sfilter *a, const sfilter *b)
 {
-        return a->prio == b->prio && a->proto == b->proto && a->classid == b->classid && a->nkeys == b->nkeys &&
+        return a->prio == b->prio && a->proto == b->proto && a->classid == b->classid && a->ht == b->ht &&
+               a->link == b->link && a->hoff == b->hoff && a->hmask == b->hmask && a->nkeys == b->nkeys &&
                memcmp(a->keys, b->keys, a->nkeys * sizeof(a->keys[0])) == 0;
 }
 
@@ -152,7 +170,8 @@ static int filter_send(int fd, int type, int ifindex, uint32_t parent, const sfi
         struct {
                 struct tc_u32_sel sel;
                 struct tc_u32_key keys[ELEMENTSOF(f->keys)];
-        } s = { .sel = { .flags = TC_U32_TERMINAL, .nkeys = (unsigned char) f->nkeys } };
+        } s = { .sel = { .flags = f->link ? 0 : TC_U32_TERMINAL, .nkeys = (unsigned char) f->nkeys,
+                         .hoff = (short) f->hoff, .hmask = f->hmask } };
         struct nlattr *opts, *acts, *act, *aopts;
         struct tcmsg *tcm;
 
@@ -176,8 +195,13 @@ static int filter_send(int fd, int type, int ifindex, uint32_t parent, const sfi
                 mnl_attr_nest_end(nlh, aopts);
                 mnl_attr_nest_end(nlh, act);
                 mnl_attr_nest_end(nlh, acts);
-        } else
+        } else if (f->link)
+                mnl_attr_put_u32(nlh, TCA_U32_LINK, f->link);
+        else {
                 mnl_attr_put_u32(nlh, TCA_U32_CLASSID, f->classid);
+                if (f->ht)
+                        mnl_attr_put_u32(nlh, TCA_U32_HASH, f->ht); /* the kernel picks the node id */
+        }
         mnl_attr_nest_end(nlh, opts);
         return rtnl_talk(fd, nlh);
 }
@@ -197,8 +221,9 @@ static void filter_want(const policy_shape_slice *ss, const policy_shape_key *k,
         sfilters *want = userdata;
         bool v4 = k->addr.family == AF_INET;
         uint32_t l4 = v4 ? 20 : 40;
+        uint8_t last = k->addr.bytes[v4 ? 3 : 15];
         sfilter f = { .prio = v4 ? PRIO_V4 : PRIO_V6, .proto = v4 ? ETH_P_IP : ETH_P_IPV6,
-                      .classid = POLICY_SHAPE_CLASSID(ss->minor) };
+                      .classid = POLICY_SHAPE_CLASSID(ss->minor), .ht = (v4 ? HT_V4 : HT_V6) | ((uint32_t) last << 12) };
 
         for (uint32_t i = 0; i < (v4 ? 1u : 4u); i++)
                 key_put(&f, (v4 ? 16 : 24) + 4 * i, k->addr.bytes + 4 * i, 0xffffffffu);
@@ -217,12 +242,48 @@ static void slice_filters_want(const policy_shape_slice *ss, uint64_t bps, void 
         policy_shape_keys(ss, filter_want, userdata);
 }
 
+/* A family's bucket table and the node that hashes into it by the
+ * destination address's last byte. */
+static int family_tables(int fd, int ifb, bool v4, sfilters *want)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct tcmsg *tcm;
+        struct nlattr *opts;
+        sfilter link = { .prio = v4 ? PRIO_V4 : PRIO_V6, .proto = v4 ? ETH_P_IP : ETH_P_IPV6,
+                         .link = v4 ? HT_V4 : HT_V6, .hoff = v4 ? 16 : 36, .hmask = htonl(0xff), .nkeys = 1 };
+        int r;
+
+        tcm = shape_tc_header(nlh, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifb, link.link, HANDLE);
+        tcm->tcm_info = TC_H_MAKE(link.prio << 16, htons(link.proto));
+        mnl_attr_put_strz(nlh, TCA_KIND, "u32");
+        opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+        mnl_attr_put_u32(nlh, TCA_U32_DIVISOR, HT_BUCKETS);
+        mnl_attr_nest_end(nlh, opts);
+        r = rtnl_talk(fd, nlh);
+        if (r < 0 && r != -EEXIST)
+                return r;
+        return VEC_PUSH(want, link);
+}
+
 /* New nodes get their handle from the kernel: u32's hash tables are shared
  * by every priority of a qdisc, each priority's root table has its own id. */
-static int ifb_filters_sync(int fd, int ifb, const sfilters *want)
+static int ifb_filters_sync(int fd, int ifb, sfilters *want)
 {
         sfilters have = {};
-        int r = filters_dump(fd, ifb, HANDLE, &have);
+        bool v4 = false, v6 = false;
+        int r = 0;
+
+        for (size_t i = 0; i < want->n; i++) {
+                v4 |= want->v[i].prio == PRIO_V4;
+                v6 |= want->v[i].prio == PRIO_V6;
+        }
+        if (v4)
+                r = family_tables(fd, ifb, true, want);
+        if (r == 0 && v6)
+                r = family_tables(fd, ifb, false, want);
+        if (r == 0)
+                r = filters_dump(fd, ifb, HANDLE, &have);
 
         for (size_t i = 0; r == 0 && i < want->n; i++)
                 if (!filter_find(&have, &want->v[i]))
