@@ -46,10 +46,6 @@ world_setup() {
         sleep 0.3
 }
 
-# mbit_of FILE: the receiver's rate of an `iperf3 -f m` run, as an integer.
-mbit_of() {
-        awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r = $i } END { printf "%d\n", r }' "$1"
-}
 
 # iperf_argv WHO PORT SRC [-R]: UOAT_CMD for a TCP stream to the peer (-R:
 # from it); WHO is a slice (supervised), "u:USER" (USER's uid, not under
@@ -69,7 +65,7 @@ iperf_argv() {
 iperf_run() {
         iperf_argv "$@"
         timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf.out" 2>&1 </dev/null
-        GOT=$(mbit_of "$T/iperf.out")
+        GOT=$(uoat_iperf_mbit "$T/iperf.out")
 }
 
 # iperf_pair WHO1 PORT1 WHO2 PORT2 [-R]: two streams at once; GOT1, GOT2.
@@ -82,7 +78,7 @@ iperf_pair() {
         timeout -k 2 "$UOAT_TIMEOUT" "${UOAT_CMD[@]}" >"$T/iperf-b.out" 2>&1 </dev/null &
         b=$!
         wait "$a" "$b"
-        GOT1=$(mbit_of "$T/iperf-a.out") GOT2=$(mbit_of "$T/iperf-b.out")
+        GOT1=$(uoat_iperf_mbit "$T/iperf-a.out") GOT2=$(uoat_iperf_mbit "$T/iperf-b.out")
 }
 
 # in_range GOT RATE: GOT within 90-105 % of RATE (Mbit/s).
