@@ -156,6 +156,7 @@ fuzz: $(FUZZ_TARGETS)
 
 demo: all $(TEST_TOOLS)
 	bash tools/demo.sh $(B)
+	bash tools/demo-shape.sh $(B)
 
 # Benchmarks (README "Cost"): the tools, then the whole suite in namespaces.
 BENCH_TOOLS := $(B)/bench/rr $(B)/bench/rr-static $(B)/bench/decide $(B)/bench/sockcalls \
@@ -172,6 +173,11 @@ $(B)/bench/decide: bench/decide.c $(B)/libuoa.a
 
 bench: all $(BENCH_TOOLS)
 	bash bench/run.sh $(B)
+	bash bench/shape.sh $(B)
+
+# Shaping alone (accuracy, unshaped cost with 1 000 shaped slices, setup).
+bench-shape: all $(TEST_TOOLS)
+	bash bench/shape.sh $(B)
 
 deps:
 	bash tools/install-deps.sh
@@ -236,9 +242,9 @@ clean:
 	rm -rf build build-asan build-deb
 
 help:
-	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|install-check|deb|deb-check|clean]"
+	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|bench-shape|deps|install|install-check|deb|deb-check|clean]"
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/bpf/*.d $(B)/tests/*.d $(B)/bench/*.d)
 
-.PHONY: all unit integration check asan fuzz demo bench deps install install-check deb deb-check clean help
+.PHONY: all unit integration check asan fuzz demo bench bench-shape deps install install-check deb deb-check clean help
 .DELETE_ON_ERROR:
