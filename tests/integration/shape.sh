@@ -173,6 +173,9 @@ show_checks() {
         uoat_check "uoamap show --json has the rate and the counters" \
                 "$(grep -Eq '"egress":"40mbit","egress_counters":\{"bytes":[1-9][0-9]*,"packets":[0-9]+,"drops":[0-9]+,"overlimits":[0-9]+\},"ingress":"30mbit","ingress_counters":\{"bytes":[1-9]' <<<"$OUT"; echo $?)" \
                 '"egress":"40mbit","egress_counters":{...}' "$OUT"
+        uoat_check "uoamap show --json is valid JSON with the counters as numbers" \
+                "$(python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; sys.exit(0 if s["egress_counters"]["bytes"] > 0 and s["ingress_counters"]["packets"] > 0 else 1)' <<<"$OUT"; echo $?)" \
+                "parses, bytes > 0" "$OUT"
 }
 
 live_checks() {
@@ -249,6 +252,13 @@ shutdown_checks() {
                 "$(grep -q "No such file" <<<"$q"; echo $?)" "no table inet uoa" "$q"
 }
 
+# A sanitizer build's uoad reports into its log (make asan): any report fails.
+no_sanitizer_report() {
+        local r
+        r=$(grep -Em 3 "AddressSanitizer|LeakSanitizer|runtime error:" "$T/uoad.log" 2>/dev/null)
+        uoat_check "no sanitizer report from uoad ($1)" "$([ -z "$r" ]; echo $?)" "none" "$(tr '\n' '|' <<<"$r")"
+}
+
 main() {
         uoat_traps
         if ! world_setup "$1"; then
@@ -266,8 +276,10 @@ main() {
                 ingress_checks
                 show_checks
                 live_checks
+                no_sanitizer_report "before the crash"
                 crash_checks
                 shutdown_checks
+                no_sanitizer_report "after SIGTERM"
         else
                 uoat_fail "uoad starts with a policy with rates" "socket within 5 s" "none (log above)"
         fi
