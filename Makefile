@@ -34,7 +34,7 @@ SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
               uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
               uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
               uoad/relay.c uoad/crash.c uoad/stats.c \
-              uoad/engine_bpf.c uoad/caps.c uoad/shape.c uoad/shape_ingress.c
+              uoad/engine_bpf.c uoad/caps.c uoad/shape.c uoad/shape_ingress.c uoad/shape_monitor.c
 RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
 MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \

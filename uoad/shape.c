@@ -79,7 +79,7 @@ static int dump_all(int fd, int type, size_t hdrlen, mnl_cb_t cb, void *data)
         return rtnl_dump(fd, nlh, cb, data);
 }
 
-static int links_dump(int fd, slinks *ret)
+int shape_links_dump(int fd, slinks *ret)
 {
         return dump_all(fd, RTM_GETLINK, sizeof(struct ifinfomsg), link_parse, ret);
 }
@@ -401,7 +401,7 @@ int shape_apply(const policy *p, char *err, size_t errlen)
         if (r == 0 && fd < 0)
                 r = fd;
         if (r == 0)
-                r = links_dump(fd, &links);
+                r = shape_links_dump(fd, &links);
         if (r == 0) {
                 what = "qdiscs";
                 r = qdiscs_dump(fd, &roots);
@@ -474,7 +474,7 @@ void shape_stats_format(const policy *p, strbuf *b, const uid_t *only_uid)
 
         if (fd < 0 || policy_shape_build(p, &sh) < 0 || sh.n == 0 || !(egress = calloc(sh.n, sizeof(*egress))) ||
             !(ingress = calloc(sh.n, sizeof(*ingress))) ||
-            links_dump(fd, &links) < 0 || qdiscs_dump(fd, &roots) < 0)
+            shape_links_dump(fd, &links) < 0 || qdiscs_dump(fd, &roots) < 0)
                 goto out;
         for (size_t i = 0; i < links.n; i++) {
                 sclasses have = {};

@@ -75,6 +75,8 @@ typedef struct sclasses {
                 _r;                                                                          \
         })
 
+/* Every interface of uoad's namespace. */
+int shape_links_dump(int fd, slinks *ret);
 int shape_attr_cb(const struct nlattr *a, void *data);
 /* The fixed header of a kernel message and its attributes in tb (ATTR_MAX
  * entries), or NULL for a message too short to hold them. */

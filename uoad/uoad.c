@@ -171,6 +171,8 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                 notify_listener_event(d, w, evs[i].events);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
+                        else if (*(watch_kind *) w == WATCH_SHAPE_LINKS)
+                                shape_monitor_event(d);
                         else if (*(watch_kind *) w >= WATCH_NL_CTL)
                                 relay_event(d, w, evs[i].events);
                         else
@@ -288,6 +290,9 @@ int main(int argc, char **argv)
                 if (epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, engine_bpf_events_fd(d.bpf), &ev) < 0)
                         log_warn("the kernel engine's refusals will not be logged: %m");
         }
+        if ((r = shape_monitor_open(&d)) < 0)
+                log_warn("interfaces created from now on are shaped only at the next policy change: %s",
+                         strerror(-r));
         r = control_open(&d);
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,

@@ -201,6 +201,32 @@ live_checks() {
                 "18-21 Mbit/s" "$GOT Mbit/s"
 }
 
+# An interface created while uoad runs is shaped as it appears (the slices
+# listing no interface may use it); lo-like exemptions aside.
+late_link_checks() {
+        local c i ifb
+        ip -n "$H" link add veth9 type veth peer name veth9 netns "$P" && ip -n "$H" link set veth9 up ||
+                { uoat_fail "a new interface appears" "veth9" "ip link add failed"; return; }
+        ifb=uoaifb$(ip netns exec "$H" cat /sys/class/net/veth9/ifindex)
+        for i in $(seq 30); do
+                c=$(ip netns exec "$H" tc class show dev veth9 2>&1)
+                grep -q "rate 20Mbit" <<<"$c" && break
+                sleep 0.1
+        done
+        uoat_check "an interface created while uoad runs gets the classes at once" \
+                "$(grep -q "7561:$(printf %x "$(id -u "$UA")") root .*rate 20Mbit" <<<"$c" &&
+                   ip netns exec "$H" tc class show dev "$ifb" | grep -q "rate 30Mbit"; echo $?)" \
+                "egress (20mbit since the live change) and ingress classes on veth9" "$(tr '\n' '|' <<<"$c")"
+        ip -n "$H" link del veth9
+        for i in $(seq 30); do
+                [ -e "/run/netns/$H" ] && ! ip netns exec "$H" test -e "/sys/class/net/$ifb" && break
+                sleep 0.1
+        done
+        uoat_check "its IFB goes when the interface goes" \
+                "$(ip netns exec "$H" test -e "/sys/class/net/$ifb"; [ $? != 0 ]; echo $?)" "no $ifb" "$ifb still there"
+
+}
+
 # sent_of CLASSID: the bytes a class of veth0 has sent (tc -s).
 sent_of() { ip netns exec "$H" tc -s class show dev veth0 classid "$1" | awk '/Sent/ { print $2 }'; }
 
@@ -276,6 +302,7 @@ main() {
                 ingress_checks
                 show_checks
                 live_checks
+                late_link_checks
                 no_sanitizer_report "before the crash"
                 crash_checks
                 shutdown_checks
