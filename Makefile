@@ -27,13 +27,15 @@ DEPFLAGS = -MMD -MP
 COMMON_SRC := common/addr.c common/conffiles.c common/log.c common/strbuf.c common/wire.c
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
-              policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c
+              policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c \
+              policy/policy_shape.c
 SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
               uoad/notify.c uoad/notify_worker.c uoad/notify_bind.c uoad/notify_send.c \
               uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
               uoad/route_lookup.c uoad/rtnl.c uoad/guard.c \
               uoad/relay.c uoad/crash.c uoad/stats.c \
-              uoad/engine_bpf.c uoad/caps.c uoad/nss.c uoad/resume.c uoad/holder.c
+              uoad/engine_bpf.c uoad/caps.c uoad/nss.c uoad/resume.c uoad/holder.c \
+              uoad/shape.c uoad/shape_ingress.c uoad/shape_monitor.c
 RUN_SRC    := uoa-run/uoa_run.c uoa-run/filter.c
 MAP_SRC    := uoamap/uoamap.c
 PRELOAD_SRC := libuoa-preload/preload.c libuoa-preload/netlink.c libuoa-preload/nl_io.c \
@@ -95,7 +97,7 @@ $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 # The policy suites share a fixture (tests/policytest.h), as do the
 # netlink-proxy suites (tests/nltest.h).
 $(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_policy_lookup \
-$(B)/tests/test_policy_decide $(B)/tests/test_policy_source: tests/policytest.c
+$(B)/tests/test_policy_decide $(B)/tests/test_policy_source $(B)/tests/test_policy_shape: tests/policytest.c
 $(B)/tests/test_nlsan $(B)/tests/test_nlrewrite $(B)/tests/test_nlview: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
@@ -155,6 +157,7 @@ fuzz: $(FUZZ_TARGETS)
 
 demo: all $(TEST_TOOLS)
 	bash tools/demo.sh $(B)
+	bash tools/demo-shape.sh $(B)
 
 # Benchmarks (README "Cost"): the tools, then the whole suite in namespaces.
 BENCH_TOOLS := $(B)/bench/rr $(B)/bench/rr-static $(B)/bench/decide $(B)/bench/sockcalls \
@@ -172,10 +175,15 @@ $(B)/bench/decide: bench/decide.c $(B)/libuoa.a
 bench: all $(BENCH_TOOLS)
 	bash bench/run.sh $(B)
 	bash bench/scale.sh $(B)
+	bash bench/shape.sh $(B)
 
 # The cost against the number of slices alone (part of make bench).
 bench-scale: all $(BENCH_TOOLS)
 	bash bench/scale.sh $(B)
+
+# Shaping alone (accuracy, unshaped cost with 1 000 shaped slices, setup).
+bench-shape: all $(TEST_TOOLS)
+	bash bench/shape.sh $(B)
 
 deps:
 	bash tools/install-deps.sh
@@ -240,9 +248,9 @@ clean:
 	rm -rf build build-asan build-deb
 
 help:
-	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|deps|install|install-check|deb|deb-check|clean]"
+	@echo "make [all|check|unit|fuzz|integration|asan|demo|bench|bench-shape|deps|install|install-check|deb|deb-check|clean]"
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/bpf/*.d $(B)/tests/*.d $(B)/bench/*.d)
 
-.PHONY: bench-scale all unit integration check asan fuzz demo bench deps install install-check deb deb-check clean help
+.PHONY: all unit integration check asan fuzz demo bench bench-scale bench-shape deps install install-check deb deb-check clean help
 .DELETE_ON_ERROR:

@@ -14,6 +14,13 @@
 #define POLICY_TEXT_MAX (64u << 20)
 #define POLICY_LINE_MAX 1024u
 #define POLICY_IFNAME_MAX 16u /* IFNAMSIZ, including the NUL */
+/* Shaping rates (§3 egress/ingress), bit/s: from 8bit (one byte a second,
+ * HTB's unit) to 1000gbit. */
+#define POLICY_RATE_MIN 8ull
+#define POLICY_RATE_MAX 1000000000000ull
+/* A rate in tc's units, the largest that writes it exactly ("40mbit"). */
+#define POLICY_RATE_STRLEN 32u
+const char *policy_rate_format(uint64_t bps, char *buf, size_t len);
 
 typedef struct policy_address {
         uoa_addr addr;
@@ -29,6 +36,7 @@ typedef struct policy_slice {
         char (*ifnames)[POLICY_IFNAME_MAX]; /* empty list: any interface */
         size_t n_ifnames;
         bool raw;
+        uint64_t egress, ingress; /* shaping rates in bit/s (§3); 0: not shaped */
 } policy_slice;
 
 typedef struct policy policy;
@@ -84,7 +92,7 @@ void policy_free(policy *p);
 
 /* The policy as canonical text: one assignment a line, numeric uids, in the
  * order assignments were made, "UID address IP[ ports LO-HI]", "UID table N",
- * "UID interface NAME", "UID raw". Only uid's lines when only_uid is set.
+ * "UID interface NAME", "UID raw", "UID egress RATE", "UID ingress RATE". Only uid's lines when only_uid is set.
  * Returns a malloc'ed NUL-terminated string, or NULL on allocation failure.
  * policy_parse() of the output yields an equal policy. */
 char *policy_format(const policy *p, const uid_t *only_uid);

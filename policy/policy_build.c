@@ -62,6 +62,8 @@ bool policy_assign_equal(const policy_assign *a, const policy_assign *b)
                         (a->addr.port_lo == b->addr.port_lo && a->addr.port_hi == b->addr.port_hi));
         if (a->kind == ASSIGN_TABLE)
                 return a->table == b->table;
+        if (a->kind == ASSIGN_EGRESS || a->kind == ASSIGN_INGRESS)
+                return a->rate == b->rate;
         return true;
 }
 
@@ -158,6 +160,15 @@ static int duplicate_error(const policy_builder *b, const policy_assign *a, cons
                 snprintf(reason, len, "uid %u already has interface %s%s", (unsigned)a->uid,
                          prev->ifname, at);
                 break;
+        case ASSIGN_EGRESS:
+        case ASSIGN_INGRESS: {
+                char rbuf[POLICY_RATE_STRLEN];
+
+                snprintf(reason, len, "uid %u already has %s %s%s", (unsigned)a->uid,
+                         a->kind == ASSIGN_EGRESS ? "egress" : "ingress",
+                         policy_rate_format(prev->rate, rbuf, sizeof(rbuf)), at);
+                break;
+        }
         default:
                 snprintf(reason, len, "uid %u already has raw%s", (unsigned)a->uid, at);
                 break;
@@ -357,6 +368,10 @@ static int finish_slices(policy_builder *b)
                         s->n_ifnames++;
                 else if (a->kind == ASSIGN_TABLE)
                         s->table = a->table;
+                else if (a->kind == ASSIGN_EGRESS)
+                        s->egress = a->rate;
+                else if (a->kind == ASSIGN_INGRESS)
+                        s->ingress = a->rate;
                 else
                         s->raw = true;
         }

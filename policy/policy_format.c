@@ -6,6 +6,20 @@
 
 #include "policy/policy_internal.h"
 
+const char *policy_rate_format(uint64_t bps, char *buf, size_t len)
+{
+        static const char *const units[] = { "gbit", "mbit", "kbit" };
+        uint64_t div = 1000000000ull;
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++, div /= 1000)
+                if (bps >= div && bps % div == 0) {
+                        snprintf(buf, len, "%llu%s", (unsigned long long)(bps / div), units[i]);
+                        return buf;
+                }
+        snprintf(buf, len, "%llubit", (unsigned long long)bps);
+        return buf;
+}
+
 void policy_assign_format(const policy_assign *a, char *buf, size_t len)
 {
         char abuf[UOA_ADDR_STRLEN];
@@ -25,6 +39,11 @@ void policy_assign_format(const policy_assign *a, char *buf, size_t len)
                 break;
         case ASSIGN_INTERFACE:
                 snprintf(buf, len, "%u interface %.*s", uid, (int)POLICY_IFNAME_MAX - 1, a->ifname);
+                break;
+        case ASSIGN_EGRESS:
+        case ASSIGN_INGRESS:
+                snprintf(buf, len, "%u %s %s", uid, a->kind == ASSIGN_EGRESS ? "egress" : "ingress",
+                         policy_rate_format(a->rate, abuf, sizeof(abuf)));
                 break;
         default:
                 snprintf(buf, len, "%u raw", uid);

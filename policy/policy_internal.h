@@ -14,6 +14,8 @@ typedef enum assign_kind {
         ASSIGN_TABLE,
         ASSIGN_INTERFACE,
         ASSIGN_RAW,
+        ASSIGN_EGRESS,
+        ASSIGN_INGRESS,
         _ASSIGN_KIND_MAX,
 } assign_kind;
 
@@ -26,6 +28,7 @@ typedef struct policy_assign {
         policy_address addr;      /* ASSIGN_ADDRESS */
         uint32_t table;           /* ASSIGN_TABLE */
         char ifname[POLICY_IFNAME_MAX]; /* ASSIGN_INTERFACE */
+        uint64_t rate;            /* ASSIGN_EGRESS, ASSIGN_INGRESS: bit/s */
 } policy_assign;
 
 /* Open-addressing hash index: slots hold (item index + 1, hash). The items

@@ -268,6 +268,61 @@ static int parse_interface(char **w, size_t n, policy_assign *a, char *reason, s
         return 0;
 }
 
+/* tc's rate units (1000-based, as tc's "kbit"); the longest suffix first
+ * so "kbit" is not read as "bit". */
+static int parse_rate_value(const char *w, uint64_t *ret)
+{
+        static const struct { const char *unit; uint64_t mult; } units[] = {
+                { "gbit", 1000000000ull }, { "mbit", 1000000ull }, { "kbit", 1000ull }, { "bit", 1 },
+        };
+        size_t digits = strspn(w, "0123456789");
+        char num[24];
+        uint64_t v;
+
+        if (digits == 0 || digits >= sizeof(num))
+                return -EINVAL;
+        memcpy(num, w, digits);
+        num[digits] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (!streq(w + digits, units[i].unit))
+                        continue;
+                if (parse_uint(num, POLICY_RATE_MAX / units[i].mult, &v) < 0)
+                        return -ERANGE;
+                *ret = v * units[i].mult;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_rate(char **w, size_t n, const char *kw, policy_assign *a, char *reason, size_t len)
+{
+        int r;
+
+        if (n < 1) {
+                snprintf(reason, len, "missing rate after '%s' (e.g. 40mbit)", kw);
+                return -EINVAL;
+        }
+        r = parse_rate_value(w[0], &a->rate);
+        if (r == -EINVAL) {
+                snprintf(reason, len, "bad rate '%s' (a whole number and bit, kbit, mbit or gbit, e.g. 40mbit)",
+                         w[0]);
+                return r;
+        }
+        if (r < 0 || a->rate > POLICY_RATE_MAX) {
+                snprintf(reason, len, "rate '%s' is too high (at most 1000gbit)", w[0]);
+                return -EINVAL;
+        }
+        if (a->rate == 0) {
+                snprintf(reason, len, "rate '%s' is zero (a slice without a '%s' line is not shaped)", w[0], kw);
+                return -EINVAL;
+        }
+        if (a->rate < POLICY_RATE_MIN) {
+                snprintf(reason, len, "rate '%s' is too low (at least 8bit)", w[0]);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* Words of one line (comment stripped) to an assignment. */
 static int parse_words(line_ctx *c, char **w, size_t n, policy_assign *ret,
                        char *reason, size_t len)
@@ -280,7 +335,7 @@ static int parse_words(line_ctx *c, char **w, size_t n, policy_assign *ret,
         if (r < 0)
                 return r;
         if (n < 2) {
-                snprintf(reason, len, "missing keyword after '%s' (address, table, interface or raw)", w[0]);
+                snprintf(reason, len, "missing keyword after '%s' (address, table, interface, raw, egress or ingress)", w[0]);
                 return -EINVAL;
         }
         if (streq(w[1], "address")) {
@@ -298,6 +353,10 @@ static int parse_words(line_ctx *c, char **w, size_t n, policy_assign *ret,
         } else if (streq(w[1], "raw")) {
                 a.kind = ASSIGN_RAW;
                 used = 2;
+        } else if (streq(w[1], "egress") || streq(w[1], "ingress")) {
+                a.kind = streq(w[1], "egress") ? ASSIGN_EGRESS : ASSIGN_INGRESS;
+                r = parse_rate(w + 2, n - 2, w[1], &a, reason, len);
+                used = 3;
         } else {
                 snprintf(reason, len, "unknown keyword '%s'", w[1]);
                 return -EINVAL;

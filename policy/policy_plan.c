@@ -17,6 +17,7 @@
 
 #include "common/strbuf.h"
 #include "policy/policy.h"
+#include "policy/policy_shape.h"
 
 /* Protocols whose packets carry ports at the transport header (th sport). */
 #define PORTED "{ tcp, udp, udplite, sctp, dccp }"
@@ -103,6 +104,30 @@ static void sets_write(strbuf *out, set_text *t, const char *prefix, bool decl)
         }
 }
 
+/* Egress shaping (policy_shape.h): a shaped slice's packets carry its HTB
+ * class as skb->priority, whatever the socket set with SO_PRIORITY, so every
+ * process of the slice shares its class, supervised or not. */
+static int plan_shape(strbuf *b, const policy *p)
+{
+        policy_shape sh;
+        bool first = true;
+        int r = policy_shape_build(p, &sh);
+
+        if (r < 0)
+                return r;
+        strbuf_printf(b, "  map shape { type uid : classid;");
+        for (size_t i = 0; i < sh.n; i++) {
+                if (!sh.v[i].slice->egress)
+                        continue;
+                strbuf_printf(b, "%s %u : %x:%x", first ? " elements = {" : ",", sh.v[i].slice->uid,
+                              POLICY_SHAPE_MAJOR, sh.v[i].minor);
+                first = false;
+        }
+        strbuf_printf(b, "%s }\n", first ? "" : " }");
+        policy_shape_done(&sh);
+        return 0;
+}
+
 char *policy_plan_nft(const policy *p)
 {
         set_text t = {};
@@ -115,9 +140,15 @@ char *policy_plan_nft(const policy *p)
         strbuf_printf(&b, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", POLICY_NFT_TABLE,
                       POLICY_NFT_TABLE, POLICY_NFT_TABLE);
         sets_write(&b, &t, NULL, true);
+        if (plan_shape(&b, p) < 0) {
+                free(strbuf_done(&b));
+                return NULL;
+        }
         strbuf_printf(&b,
                       "  chain output {\n"
                       "    type filter hook output priority filter; policy accept;\n"
+                      /* A lookup that finds no class ends the rule, nothing else. */
+                      "    meta priority set meta skuid map @shape\n"
                       "    meta skuid != @slices accept\n"
                       /* 127/8 and ::1 are no one's identity, and the kernel
                        * routes a packet with such a source through lo only
@@ -216,11 +247,60 @@ static bool slice_same_elements(const policy_slice *a, const policy_slice *b)
         return true;
 }
 
+/* The egress class of uid in sh (0: none, no egress rate). */
+static uint16_t shape_minor(const policy_shape *sh, uid_t uid)
+{
+        size_t lo = 0, hi = sh->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (sh->v[mid].slice->uid == uid)
+                        return sh->v[mid].slice->egress ? sh->v[mid].minor : 0;
+                if (sh->v[mid].slice->uid < uid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
+}
+
+/* The shape map's entries of from (a slice's class) that to lacks or gives
+ * another class, as "UID" (keys, to delete) or "UID : CLASSID" (to add). */
+static void shape_missing(const policy_shape *from, const policy_shape *to, bool with_class, strbuf *b, bool *any)
+{
+        for (size_t i = 0; i < from->n; i++) {
+                const policy_shape_slice *e = &from->v[i];
+
+                if (!e->slice->egress || shape_minor(to, e->slice->uid) == e->minor)
+                        continue;
+                strbuf_printf(b, "%s%u", *any ? ", " : "", e->slice->uid);
+                if (with_class)
+                        strbuf_printf(b, " : %x:%x", POLICY_SHAPE_MAJOR, e->minor);
+                *any = true;
+        }
+}
+
 char *policy_plan_nft_update(const policy *old, const policy *p)
 {
         set_text add = {}, del = {};
-        bool failed = false;
+        policy_shape so = {}, sn = {};
+        strbuf shape_add = {}, shape_del = {};
+        bool failed = false, any_add = false, any_del = false;
+        _cleanup_free_ char *sa = NULL, *sd = NULL;
         strbuf b = {};
+
+        /* A slice whose class changes is deleted from the map, then added. */
+        if (policy_shape_build(old, &so) < 0 || policy_shape_build(p, &sn) < 0)
+                failed = true;
+        shape_missing(&so, &sn, false, &shape_del, &any_del);
+        shape_missing(&sn, &so, true, &shape_add, &any_add);
+        policy_shape_done(&so);
+        policy_shape_done(&sn);
+        sd = strbuf_done(&shape_del);
+        sa = strbuf_done(&shape_add);
+        if ((any_del && !sd) || (any_add && !sa))
+                failed = true;
 
         for (size_t i = 0; i < policy_slice_count(p); i++) {
                 const policy_slice *s = policy_slice_at(p, i), *o = policy_slice_find(old, s->uid);
@@ -235,8 +315,12 @@ char *policy_plan_nft_update(const policy *old, const policy *p)
                         slice_diff(o, NULL, &add, &del, &failed);
         }
         strbuf_printf(&b, "%s", "");
+        if (any_del && sd)
+                strbuf_printf(&b, "delete element inet " POLICY_NFT_TABLE " shape { %s }\n", sd);
         sets_write(&b, &add, "add element inet " POLICY_NFT_TABLE, false);
         sets_write(&b, &del, "delete element inet " POLICY_NFT_TABLE, false);
+        if (any_add && sa)
+                strbuf_printf(&b, "add element inet " POLICY_NFT_TABLE " shape { %s }\n", sa);
         if (failed)
                 b.failed = true;
         return strbuf_done(&b);

@@ -47,11 +47,26 @@ Test(format, output_parses_back_to_the_same_policy)
                 cr_assert_eq(a->n_addrs, b->n_addrs);
                 cr_assert_eq(a->table, b->table);
                 cr_assert_eq(a->raw, b->raw);
+                cr_assert_eq(a->egress, b->egress);
+                cr_assert_eq(a->ingress, b->ingress);
         }
         free(s);
         free(t);
         policy_free(p);
         policy_free(q);
+}
+
+Test(format, rates_print_in_the_largest_exact_unit)
+{
+        policy *p = parse_ok("1001 egress 40000kbit\n1001 ingress 1500kbit\n1002 egress 2000000000bit\n"
+                             "1002 ingress 123bit\n");
+        char *s = policy_format(p, NULL);
+        char buf[POLICY_RATE_STRLEN];
+
+        cr_assert_str_eq(s, "1001 egress 40mbit\n1001 ingress 1500kbit\n1002 egress 2gbit\n1002 ingress 123bit\n");
+        cr_assert_str_eq(policy_rate_format(1000000000000ull, buf, sizeof(buf)), "1000gbit");
+        free(s);
+        policy_free(p);
 }
 
 Test(format, empty_policy_is_empty_text)

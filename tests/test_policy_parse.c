@@ -175,6 +175,41 @@ Test(parse, interfaces_and_raw_are_checked)
         expect_error("1001 interface\n", "missing interface name");
 }
 
+Test(parse, rates_take_tc_units_1000_based)
+{
+        policy *p = parse_ok("1001 egress 40mbit\n1001 ingress 30000kbit\n"
+                             "1002 egress 8bit\n1002 ingress 1000gbit\n1003 egress 1gbit\n");
+
+        cr_assert_eq(policy_slice_find(p, 1001)->egress, 40000000u);
+        cr_assert_eq(policy_slice_find(p, 1001)->ingress, 30000000u);
+        cr_assert_eq(policy_slice_find(p, 1002)->egress, 8u);
+        cr_assert_eq(policy_slice_find(p, 1002)->ingress, 1000000000000ull);
+        cr_assert_eq(policy_slice_find(p, 1003)->egress, 1000000000u);
+        cr_assert_eq(policy_slice_find(p, 1003)->ingress, 0, "no ingress line: not shaped");
+        policy_free(p);
+}
+
+Test(parse, bad_rates_zero_and_duplicates_are_refused)
+{
+        expect_error("1001 egress 40\n", "uoa.conf:1: bad rate '40'");
+        expect_error("1001 egress 40mbps\n", "bad rate '40mbps'");
+        expect_error("1001 egress 40Mbit\n", "bad rate '40Mbit'");
+        expect_error("1001 egress 1.5mbit\n", "bad rate '1.5mbit'");
+        expect_error("1001 egress -1mbit\n", "bad rate '-1mbit'");
+        expect_error("1001 egress mbit\n", "bad rate 'mbit'");
+        expect_error("1001 egress 40kibit\n", "bad rate '40kibit'");
+        expect_error("1001 ingress 0mbit\n", "uoa.conf:1: rate '0mbit' is zero");
+        expect_error("1001 egress 7bit\n", "rate '7bit' is too low");
+        expect_error("1001 egress 1001gbit\n", "rate '1001gbit' is too high");
+        expect_error("1001 egress 99999999999999999999999bit\n", "too high");
+        expect_error("1001 egress\n", "uoa.conf:1: missing rate after 'egress'");
+        expect_error("1001 egress 1mbit 2mbit\n", "trailing garbage '2mbit'");
+        expect_error("1001 egress 40mbit\n1001 raw\n1001 egress 50mbit\n",
+                     "uoa.conf:3: uid 1001 already has egress 40mbit (line 1)");
+        expect_error("1001 ingress 40mbit\n1001 ingress 40mbit\n",
+                     "uoa.conf:2: uid 1001 already has ingress 40mbit (line 1)");
+}
+
 Test(parse, trailing_garbage_is_refused)
 {
         expect_error("1001 raw yes\n", "uoa.conf:1: trailing garbage 'yes'");
@@ -402,6 +437,22 @@ Test(edit, del_of_a_missing_assignment_is_enoent)
         edit(p, false, "u11 raw\nu00 raw\nu21 raw\n", -ENOENT,
              "uoamap:1: no such assignment: 1011 raw\nuoamap:3: no such assignment: 1021 raw");
         cr_assert(policy_slice_find(p, U00)->raw);
+        policy_free(p);
+}
+
+Test(edit, a_rate_changes_by_del_then_add_and_del_must_name_the_rate)
+{
+        policy *p = parse_ok("1001 address 10.0.0.1\n1001 egress 40mbit\n");
+        policy *q, *r;
+
+        edit(p, true, "1001 egress 50mbit\n", -EINVAL, "uoamap:1: uid 1001 already has egress 40mbit");
+        edit(p, false, "1001 egress 50mbit\n", -ENOENT, "no such assignment: 1001 egress 50mbit");
+        q = edit(p, false, "1001 egress 40000kbit\n", 0, NULL);
+        cr_assert_eq(policy_slice_find(q, 1001)->egress, 0);
+        r = edit(q, true, "1001 egress 50mbit\n", 0, NULL);
+        cr_assert_eq(policy_slice_find(r, 1001)->egress, 50000000u);
+        policy_free(r);
+        policy_free(q);
         policy_free(p);
 }
 

@@ -22,6 +22,15 @@ static const char world[] = "a address 10.0.0.11\n"
                             "s1 address 10.0.0.20 ports 10000-10999\n"
                             "s1 address fd00::20 ports 10000-10999\n"
                             "s2 address 10.0.0.20 ports 11000-11999\n";
+/* The same with rates: a shaped by egress, b by ingress only, s1 by both. */
+static const char shaped[] = "a address 10.0.0.11\n"
+                             "a egress 40mbit\n"
+                             "b address 10.0.0.12\n"
+                             "b ingress 30mbit\n"
+                             "s1 address 10.0.0.20 ports 10000-10999\n"
+                             "s1 egress 1gbit\n"
+                             "s1 ingress 1gbit\n"
+                             "s2 address 10.0.0.20 ports 11000-11999\n";
 
 #define RULES_MAX 32
 #define RULE_LEN 256
@@ -105,8 +114,10 @@ Test(plan, golden_text_for_dedicated_shared_and_interface_slices)
                 "{ 1003 . fd00::20 . 10000-10999 } }\n"
                 "  set portless4 { type uid . ipv4_addr; elements = { 1003 . 10.0.0.20, 1004 . 10.0.0.20 } }\n"
                 "  set portless6 { type uid . ipv6_addr; elements = { 1003 . fd00::20 } }\n"
+                "  map shape { type uid : classid; }\n"
                 "  chain output {\n"
                 "    type filter hook output priority filter; policy accept;\n"
+                "    meta priority set meta skuid map @shape\n"
                 "    meta skuid != @slices accept\n"
                 "    oif \"lo\" ip saddr 127.0.0.0/8 accept\n"
                 "    oif \"lo\" ip6 saddr ::1 accept\n"
@@ -134,9 +145,10 @@ Test(plan, no_slice_packet_is_accepted_without_a_source_check)
         char rules[RULES_MAX][RULE_LEN], *script = plan_of(world);
         size_t n = chain_rules(script, rules);
 
-        cr_assert_gt(n, 2);
-        cr_assert_str_eq(rules[0], "meta skuid != @slices accept");
-        for (size_t i = 1; i < n; i++)
+        cr_assert_gt(n, 3);
+        cr_assert_str_eq(rules[0], "meta priority set meta skuid map @shape");
+        cr_assert_str_eq(rules[1], "meta skuid != @slices accept");
+        for (size_t i = 2; i < n; i++)
                 if (ends_with(rules[i], "accept"))
                         cr_expect(strstr(rules[i], " saddr ") != NULL, "rule %zu accepts any source: %s", i,
                                   rules[i]);
@@ -187,7 +199,20 @@ Test(plan, without_slices_the_sets_are_empty_and_everyone_is_accepted_first)
         cr_expect(strstr(script, "  set slices { type uid; }\n") != NULL, "%s", script);
         cr_expect(strstr(script, "elements") == NULL, "%s", script);
         chain_rules(script, rules);
-        cr_assert_str_eq(rules[0], "meta skuid != @slices accept");
+        cr_assert_str_eq(rules[1], "meta skuid != @slices accept");
+        free(script);
+}
+
+/* Egress shaping: the slices with an egress rate, and only they, get their
+ * class as skb->priority, before anything may accept their packet. */
+Test(plan, egress_slices_map_to_their_class_before_any_accept)
+{
+        char rules[RULES_MAX][RULE_LEN], *script = plan_of(shaped);
+
+        cr_expect(strstr(script, "  map shape { type uid : classid; elements = { 1001 : 7561:3e9, 1003 : 7561:3eb } }\n"),
+                  "%s", script);
+        chain_rules(script, rules);
+        cr_assert_str_eq(rules[0], "meta priority set meta skuid map @shape");
         free(script);
 }
 
@@ -209,15 +234,17 @@ Test(plan, nft_accepts_the_planned_script)
 
         if (geteuid() != 0)
                 cr_skip_test("needs root: nft's dry run reads the kernel's ruleset first");
-        script = plan_of(world);
-        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        cr_assert_not_null(ctx);
-        nft_ctx_set_dry_run(ctx, true);
-        nft_ctx_buffer_error(ctx);
-        r = nft_run_cmd_from_buffer(ctx, script);
-        cr_expect_eq(r, 0, "nft refused the plan: %s", nft_ctx_get_error_buffer(ctx));
-        nft_ctx_free(ctx);
-        free(script);
+        for (int i = 0; i < 2; i++) {
+                script = plan_of(i ? shaped : world);
+                ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+                cr_assert_not_null(ctx);
+                nft_ctx_set_dry_run(ctx, true);
+                nft_ctx_buffer_error(ctx);
+                r = nft_run_cmd_from_buffer(ctx, script);
+                cr_expect_eq(r, 0, "nft refused the plan: %s", nft_ctx_get_error_buffer(ctx));
+                nft_ctx_free(ctx);
+                free(script);
+        }
 }
 
 static policy *parse_of(const char *text)

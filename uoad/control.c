@@ -22,6 +22,7 @@
 #include "common/macro.h"
 #include "common/strbuf.h"
 #include "common/wire.h"
+#include "uoad/shape.h"
 #include "uoad/uoad.h"
 
 #ifndef SO_PEERPIDFD
@@ -94,8 +95,12 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         char err2[256];
         int r;
 
+        /* Classes before the guard's map points slices at them (a class
+         * missing meanwhile only means the default class for a moment). */
         d->guard_touched = true;
-        r = guard_apply(d, d->policy, p, err, errlen);
+        r = shape_apply(p, err, errlen);
+        if (r == 0)
+                r = guard_apply(d, d->policy, p, err, errlen);
         t1 = now_ms();
         if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, d->policy, p)) < 0)
                 snprintf(err, errlen, "cannot update the kernel engine's maps: %s", strerror(-r));
@@ -105,6 +110,8 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
                 /* Put the served policy's guard and maps back; they may be half-changed. */
                 if (d->policy && guard_apply(d, NULL, d->policy, err2, sizeof(err2)) < 0)
                         log_error("restoring the guard failed too: %s", err2);
+                if (d->policy ? shape_apply(d->policy, err2, sizeof(err2)) < 0 : shape_remove() < 0)
+                        log_error("restoring the shaping failed too: %s", d->policy ? err2 : "");
                 if (d->policy && d->bpf && engine_bpf_apply(d->bpf, p, d->policy) < 0)
                         log_error("restoring the kernel engine's maps failed too");
                 policy_free(p);
@@ -316,7 +323,8 @@ static void control_netlink(uoad *d, conn *c)
         conn_reply(c, r, r == -ENOENT ? "has no slice in the policy" : "netlink proxy unavailable", NULL);
 }
 
-/* The policy, then STATS_MARKER and the per-slice call counters. */
+/* The policy, then STATS_MARKER and the per-slice call counters, then
+ * SHAPE_MARKER and the shaped slices' kernel counters. */
 static void control_show(uoad *d, conn *c, const wire_request *req)
 {
         _cleanup_free_ char *policy_text = policy_format(d->policy, req->has_uid ? &req->uid : NULL);
@@ -325,6 +333,8 @@ static void control_show(uoad *d, conn *c, const wire_request *req)
 
         strbuf_printf(&b, "%s%s", policy_text ? policy_text : "", STATS_MARKER);
         stats_format(&b, req->has_uid ? &req->uid : NULL);
+        strbuf_printf(&b, "%s", SHAPE_MARKER);
+        shape_stats_format(d->policy, &b, req->has_uid ? &req->uid : NULL);
         text = strbuf_done(&b);
         if (!policy_text || !text)
                 return conn_reply(c, -ENOMEM, "out of memory", NULL);

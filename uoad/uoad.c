@@ -18,6 +18,7 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "uoad/caps.h"
+#include "uoad/shape.h"
 #include "uoad/uoad.h"
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
@@ -184,6 +185,8 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                 engine_bpf_events(w);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
+                        else if (*(watch_kind *) w == WATCH_SHAPE_LINKS)
+                                shape_monitor_event(d);
                         else if (*(watch_kind *) w >= WATCH_NL_CTL)
                                 relay_event(d, w, evs[i].events);
                         else
@@ -306,13 +309,17 @@ int main(int argc, char **argv)
                         fprintf(stderr, "uoad: %s\n", l);
                 /* Only what we began to apply: a policy refused by the parser
                  * touched nothing, and the guard in place may be another's. */
-                if (arg_resume < 0 && d.guard_touched)
+                if (arg_resume < 0 && d.guard_touched) {
                         guard_remove(&d);
+                        shape_remove();
+                }
                 return 1;
         }
         if (engine_start(&d) < 0) {
-                if (arg_resume < 0)
+                if (arg_resume < 0) {
                         guard_remove(&d);
+                        shape_remove();
+                }
                 return 1;
         }
         if (arg_daemon && arg_resume < 0 && (r = daemonize(&ready_fd)) < 0) {
@@ -334,6 +341,9 @@ int main(int argc, char **argv)
                 if (epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, engine_bpf_events_fd(d.bpf), &ev) < 0)
                         log_warn("the kernel engine's refusals will not be logged: %m");
         }
+        if ((r = shape_monitor_open(&d)) < 0)
+                log_warn("interfaces created from now on are shaped only at the next policy change: %s",
+                         strerror(-r));
         r = arg_resume >= 0 ? resume_adopt(&d, arg_resume) : control_open(&d);
         if (r < 0 && arg_resume >= 0) {
                 log_error("cannot take over the control socket from the state handed over: %s", strerror(-r));
@@ -342,8 +352,10 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EADDRINUSE ? "another uoad is serving it" : strerror(-r));
-                if (r != -EADDRINUSE)
+                if (r != -EADDRINUSE) {
                         guard_remove(&d);
+                        shape_remove();
+                }
                 return 1;
         }
         if (held)
@@ -364,6 +376,8 @@ int main(int argc, char **argv)
         caller_shutdown();
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
+        if (shape_remove() < 0)
+                log_error("could not remove every part of the shaping");
         if (d.bpf)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);

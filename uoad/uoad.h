@@ -17,6 +17,7 @@ typedef enum watch_kind {
         WATCH_SIGNAL,
         WATCH_BPF_EVENTS, /* engine_bpf.c: the kernel engine's refusals */
         WATCH_CALLER,    /* caller.c: a thread ended */
+        WATCH_SHAPE_LINKS, /* shape_monitor.c: an interface appeared */
         WATCH_NL_CTL,    /* uoad/relay.c: a client's control connection */
         WATCH_NL_DATA,   /* ... its data socket */
         WATCH_NL_KERNEL, /* ... our kernel socket for it */

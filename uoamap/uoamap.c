@@ -26,6 +26,37 @@ typedef struct call_count {
 static call_count counts[4096];
 static size_t n_counts;
 
+/* Per-slice shaping counters from "show" (after the "%shape" line). */
+typedef struct shape_count {
+        uid_t uid;
+        char dir[8];
+        unsigned long long bytes, packets, drops, overlimits;
+} shape_count;
+static shape_count shapes[4096];
+static size_t n_shapes;
+
+static void shapes_parse(const char *text)
+{
+        while (text && *text && n_shapes < ELEMENTSOF(shapes)) {
+                shape_count *c = &shapes[n_shapes];
+
+                if (sscanf(text, "%u %7s %llu %llu %llu %llu", &c->uid, c->dir, &c->bytes, &c->packets, &c->drops,
+                           &c->overlimits) == 6)
+                        n_shapes++;
+                text = strchr(text, '\n');
+                if (text)
+                        text++;
+        }
+}
+
+static const shape_count *shape_find(uid_t uid, const char *dir)
+{
+        for (size_t i = 0; i < n_shapes; i++)
+                if (shapes[i].uid == uid && strcmp(shapes[i].dir, dir) == 0)
+                        return &shapes[i];
+        return NULL;
+}
+
 static void counts_parse(const char *text)
 {
         while (text && *text && n_counts < ELEMENTSOF(counts)) {
@@ -89,6 +120,20 @@ static void show_text_counts(uid_t uid)
                 putchar('\n');
 }
 
+/* "    egress sent 1234 bytes 12 packets, 0 dropped, 3 overlimits" */
+static void show_text_shape(uid_t uid)
+{
+        static const char *const dirs[] = { "egress", "ingress" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                const shape_count *c = shape_find(uid, dirs[i]);
+
+                if (c)
+                        printf("    %s %s %llu bytes %llu packets, %llu dropped, %llu overlimits\n", dirs[i],
+                               i == 0 ? "sent" : "received", c->bytes, c->packets, c->drops, c->overlimits);
+        }
+}
+
 static void show_text(const policy *p)
 {
         char buf[UOA_ADDR_STRLEN];
@@ -104,6 +149,10 @@ static void show_text(const policy *p)
                         printf(" raw");
                 for (size_t j = 0; j < s->n_ifnames; j++)
                         printf("%s%s", j ? "," : " interfaces ", s->ifnames[j]);
+                if (s->egress)
+                        printf(" egress %s", policy_rate_format(s->egress, buf, sizeof(buf)));
+                if (s->ingress)
+                        printf(" ingress %s", policy_rate_format(s->ingress, buf, sizeof(buf)));
                 putchar('\n');
                 for (size_t j = 0; j < s->n_addrs; j++) {
                         const policy_address *a = &s->addrs[j];
@@ -115,6 +164,7 @@ static void show_text(const policy *p)
                         putchar('\n');
                 }
                 show_text_counts(s->uid);
+                show_text_shape(s->uid);
         }
 }
 
@@ -131,6 +181,24 @@ static void json_string(const char *s)
                         putchar(*s);
         }
         putchar('"');
+}
+
+/* ,"egress":"40mbit","egress_counters":{...} or ,"egress":null */
+static void show_json_rate(const char *dir, uid_t uid, uint64_t bps)
+{
+        const shape_count *c = shape_find(uid, dir);
+        char buf[POLICY_RATE_STRLEN];
+
+        if (!bps) {
+                printf(",\"%s\":null", dir);
+                return;
+        }
+        printf(",\"%s\":\"%s\",\"%s_counters\":", dir, policy_rate_format(bps, buf, sizeof(buf)), dir);
+        if (c)
+                printf("{\"bytes\":%llu,\"packets\":%llu,\"drops\":%llu,\"overlimits\":%llu}", c->bytes,
+                       c->packets, c->drops, c->overlimits);
+        else
+                fputs("null", stdout);
 }
 
 static void show_json_slice(const policy_slice *s)
@@ -169,7 +237,10 @@ static void show_json_slice(const policy_slice *s)
                 if (counts[i].uid == s->uid)
                         printf("%s\"%s\":{\"allowed\":%llu,\"refused\":%llu}", n++ ? "," : "", counts[i].call,
                                counts[i].allowed, counts[i].refused);
-        printf("}}");
+        putchar('}');
+        show_json_rate("egress", s->uid, s->egress);
+        show_json_rate("ingress", s->uid, s->ingress);
+        putchar('}');
 }
 
 static void show_json(const policy *p)
@@ -257,8 +328,13 @@ static int cmd_show(int argc, char **argv)
         if (call(req, strlen(req), &reply, &payload))
                 return 1;
         {
-                char *marker = strstr(payload, "%calls\n");
+                char *marker = strstr(payload, "%shape\n");
 
+                if (marker) {
+                        *marker = '\0';
+                        shapes_parse(marker + strlen("%shape\n"));
+                }
+                marker = strstr(payload, "%calls\n");
                 if (marker) {
                         *marker = '\0';
                         counts_parse(marker + strlen("%calls\n"));

@@ -2,13 +2,14 @@
 # tests/integration/all.sh BUILD_DIR: the integration suites one after the
 # other (run.sh: the socket, route and launcher contract; wildcard.sh: a
 # slice's wildcard on all of its addresses and loopback; vini.sh: the VINI
-# demonstration end to end), under each engine of $UOA_ENGINES (default: bpf
-# then seccomp; both are products), each suite's summary, then the total as
+# demonstration end to end; shape.sh: per-slice bandwidth, with iperf3),
+# under each engine of $UOA_ENGINES (default: bpf then seccomp; both are
+# products), each suite's summary, then the total as
 # the very last line, "N passed, M failed". Exits non-zero if anything failed.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SUITES=(run.sh wildcard.sh vini.sh)
+SUITES=(run.sh wildcard.sh vini.sh shape.sh)
 read -r -a ENGINES <<<"${UOA_ENGINES:-bpf seccomp}"
 
 if [ $# -ne 1 ]; then

@@ -452,3 +452,10 @@ uoat_summary() {
         printf '%d passed, %d failed\n' "$UOAT_PASS" "$UOAT_FAIL"
         [ "$UOAT_FAIL" = 0 ]
 }
+
+# ---- iperf3 ------------------------------------------------------------------
+# uoat_iperf_mbit FILE: the receiver's rate of an `iperf3 -f m` run in FILE,
+# as an integer (0 if it did not run). shape.sh, the shaping demo and bench.
+uoat_iperf_mbit() {
+        awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r = $i } END { printf "%d\n", r }' "$1"
+}
