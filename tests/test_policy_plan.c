@@ -306,3 +306,18 @@ Test(plan, update_deletes_a_removed_slice_entirely)
                               "delete element inet uoa addr4 { 1002 . 10.0.0.12 }\n");
         free(got);
 }
+
+/* Rates: a slice that gains an egress rate enters the shape map, one that
+ * loses it leaves; a changed rate keeps its class (the map is unchanged). */
+Test(plan, update_carries_the_shape_map)
+{
+        char *got = update_of("a address 10.0.0.11\nb address 10.0.0.12\nb egress 10mbit\n",
+                              "a address 10.0.0.11\na egress 40mbit\nb address 10.0.0.12\n");
+
+        cr_assert_str_eq(got, "delete element inet uoa shape { 1002 }\n"
+                              "add element inet uoa shape { 1001 : 7561:3e9 }\n");
+        free(got);
+        got = update_of("a address 10.0.0.11\na egress 40mbit\n", "a address 10.0.0.11\na egress 20mbit\n");
+        cr_assert_str_eq(got, "");
+        free(got);
+}
