@@ -813,7 +813,6 @@ int uoa_post_bind6(struct bpf_sock *sk)
         return wild_bound(sk);
 }
 
-
 /* Every UDP socket of uoad's namespace: enter the bound wildcard ones. */
 SEC("iter/udp")
 int uoa_wild_udp(struct bpf_iter__udp *ctx)
