@@ -108,6 +108,10 @@ const policy_slice *policy_address_owner(const policy *p, const uoa_addr *addr,
                                          uint16_t port, bool *ret_shared);
 /* The slice's entry for addr, or NULL if addr is not the slice's. */
 const policy_address *policy_slice_address(const policy_slice *s, const uoa_addr *addr);
+/* Whether two slices list the same addresses, in the same order, with the
+ * same ranges (what the guard's sets and the kernel engine's maps hold of a
+ * slice; a reload skips the slices for which this holds). */
+bool policy_slice_addresses_equal(const policy_slice *a, const policy_slice *b);
 /* The primary (first listed) address of family, or NULL. */
 const policy_address *policy_slice_primary(const policy_slice *s, int family);
 bool policy_slice_may_use_interface(const policy_slice *s, const char *ifname);

@@ -378,3 +378,17 @@ bool policy_slice_may_use_interface(const policy_slice *s, const char *ifname)
                         return true;
         return false;
 }
+
+bool policy_slice_addresses_equal(const policy_slice *a, const policy_slice *b)
+{
+        if (a->n_addrs != b->n_addrs)
+                return false;
+        for (size_t i = 0; i < a->n_addrs; i++) {
+                const policy_address *x = &a->addrs[i], *y = &b->addrs[i];
+
+                if (!uoa_addr_equal(&x->addr, &y->addr) || x->shared != y->shared || x->port_lo != y->port_lo ||
+                    x->port_hi != y->port_hi)
+                        return false;
+        }
+        return true;
+}

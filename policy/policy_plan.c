@@ -235,12 +235,8 @@ static void slice_diff(const policy_slice *o, const policy_slice *s, set_text *a
  * spares building the lists of the many slices a reload leaves alone). */
 static bool slice_same_elements(const policy_slice *a, const policy_slice *b)
 {
-        if (a->uid != b->uid || a->n_addrs != b->n_addrs || a->n_ifnames != b->n_ifnames)
+        if (a->uid != b->uid || a->n_ifnames != b->n_ifnames || !policy_slice_addresses_equal(a, b))
                 return false;
-        for (size_t i = 0; i < a->n_addrs; i++)
-                if (!uoa_addr_equal(&a->addrs[i].addr, &b->addrs[i].addr) || a->addrs[i].shared != b->addrs[i].shared ||
-                    a->addrs[i].port_lo != b->addrs[i].port_lo || a->addrs[i].port_hi != b->addrs[i].port_hi)
-                        return false;
         for (size_t i = 0; i < a->n_ifnames; i++)
                 if (strcmp(a->ifnames[i], b->ifnames[i]) != 0)
                         return false;

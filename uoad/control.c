@@ -104,7 +104,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
         t1 = now_ms();
         if (r == 0 && d->bpf && (r = engine_bpf_apply(d->bpf, d->policy, p)) < 0)
                 snprintf(err, errlen, "cannot update the kernel engine's maps: %s", strerror(-r));
-        log_debug("policy of %zu slices applied: guard %llu ms, kernel engine's maps %llu ms", policy_slice_count(p),
+        log_debug("policy of %zu slices applied: shaping and guard %llu ms, kernel engine's maps %llu ms", policy_slice_count(p),
                   (unsigned long long) (t1 - t0), (unsigned long long) (now_ms() - t1));
         if (r < 0) {
                 /* Put the served policy's guard and maps back; they may be half-changed. */

@@ -380,19 +380,6 @@ static void slice_io(plan_io *io, const policy_slice *s)
                 key_delete(io, io->slices.fd, &uid);
 }
 
-/* Whether the kernel engine's entries of two slices are the same: they
- * depend on the addresses alone. */
-static bool slice_maps_equal(const policy_slice *a, const policy_slice *b)
-{
-        if (a->n_addrs != b->n_addrs)
-                return false;
-        for (size_t i = 0; i < a->n_addrs; i++)
-                if (!uoa_addr_equal(&a->addrs[i].addr, &b->addrs[i].addr) || a->addrs[i].shared != b->addrs[i].shared ||
-                    a->addrs[i].port_lo != b->addrs[i].port_lo || a->addrs[i].port_hi != b->addrs[i].port_hi)
-                        return false;
-        return true;
-}
-
 /* Make the maps hold p's plan, given that they hold old's (NULL: empty, at
  * start). Only slices that changed are touched: their entries are written
  * first, then what old had and p has not is deleted, so an address that
@@ -416,7 +403,7 @@ int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
         for (size_t i = 0; i < policy_slice_count(p); i++) {
                 const policy_slice *s = policy_slice_at(p, i), *o = old ? policy_slice_find(old, s->uid) : NULL;
 
-                if (!o || !slice_maps_equal(o, s))
+                if (!o || !policy_slice_addresses_equal(o, s))
                         slice_io(&io, s);
         }
         /* Owners first: an address moving between slices is never steered
@@ -432,7 +419,7 @@ int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
         for (size_t i = 0; io.r == 0 && i < policy_slice_count(old); i++) {
                 const policy_slice *o = policy_slice_at(old, i), *s = policy_slice_find(p, o->uid);
 
-                if (!s || !slice_maps_equal(o, s))
+                if (!s || !policy_slice_addresses_equal(o, s))
                         slice_io(&io, o);
         }
         return io.r;
