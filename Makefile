@@ -28,7 +28,7 @@ COMMON_SRC := common/addr.c common/conffiles.c common/log.c common/strbuf.c comm
 POLICY_SRC := policy/policy_parse.c policy/policy_build.c policy/policy_format.c \
               policy/policy_lookup.c policy/policy_decide.c \
               policy/policy_source.c policy/policy_plan.c policy/policy_bpf.c \
-              policy/policy_shape.c
+              policy/policy_shape.c policy/policy_rules.c
 SUP_SRC    := uoad/uoad.c uoad/control.c uoad/target.c \
               uoad/notify.c uoad/notify_worker.c uoad/notify_bind.c uoad/notify_send.c \
               uoad/notify_socket.c uoad/notify_sockopt.c uoad/caller.c \
@@ -97,7 +97,8 @@ $(B)/tests/test_%: tests/test_%.c $(B)/libuoa.a
 # The policy suites share a fixture (tests/policytest.h), as do the
 # netlink-proxy suites (tests/nltest.h).
 $(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_policy_lookup \
-$(B)/tests/test_policy_decide $(B)/tests/test_policy_source $(B)/tests/test_policy_shape: tests/policytest.c
+$(B)/tests/test_policy_decide $(B)/tests/test_policy_source $(B)/tests/test_policy_shape \
+$(B)/tests/test_policy_rules: tests/policytest.c
 $(B)/tests/test_nlsan $(B)/tests/test_nlrewrite $(B)/tests/test_nlview: tests/nltest.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)

@@ -17,45 +17,28 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "policy/policy_rules.h"
 #include "uoad/rtnl.h"
 #include "uoad/uoad.h"
 
 #define GUARD_PROTO POLICY_GUARD_PROTO /* rtm_protocol / FRA_PROTOCOL of uoad's objects */
-/* A slice's rules (from ADDR [sport LO-HI], uidrange UID-UID; each lookup
- * TABLE) sit at pref GUARD_PRIO_BASE + uid % GUARD_PRIO_SPAN. Their order
- * does not matter (their selectors never overlap between slices, and one
- * slice's all name its table); spreading them over prefs lets the kernel,
- * which keeps one list sorted by pref, insert each at once when they are
- * added from the highest pref down (rules_sync), instead of walking past
- * every rule of the same pref. */
-#define GUARD_PRIO_BASE 1000
-#define GUARD_PRIO_SPAN 20000
 #define THROW_METRIC POLICY_GUARD_METRIC
 
-/* One routing rule, as built from the policy or parsed from the kernel. */
-typedef struct grule {
-        int family;
-        uint32_t prio, table;
-        bool has_uid;
-        uid_t uid;
-        uoa_addr src; /* family 0: none */
-        uint16_t sport_lo, sport_hi;
-} grule;
-
 typedef struct grules {
-        grule *v;
-        size_t n, cap;
+        policy_rules l;
         bool failed;
 } grules;
 
-static void grules_add(grules *l, const grule *r)
+static void grules_add(grules *g, const policy_rule *r)
 {
+        policy_rules *l = &g->l;
+
         if (l->n == l->cap) {
-                size_t cap = l->cap ? 2 * l->cap : 16;
-                grule *v = realloc(l->v, cap * sizeof(*v));
+                size_t cap = l->cap ? 2 * l->cap : 64;
+                policy_rule *v = realloc(l->v, cap * sizeof(*v));
 
                 if (!v) {
-                        l->failed = true;
+                        g->failed = true;
                         return;
                 }
                 l->v = v;
@@ -64,30 +47,15 @@ static void grules_add(grules *l, const grule *r)
         l->v[l->n++] = *r;
 }
 
-/* A total order on rules, field by field (the struct has padding). */
 static int grule_cmp(const void *x, const void *y)
 {
-        const grule *a = x, *b = y;
-        int c;
-
-#define CMP(f) if (a->f != b->f) return a->f < b->f ? -1 : 1
-        CMP(family);
-        CMP(prio);
-        CMP(table);
-        CMP(has_uid);
-        CMP(uid);
-        CMP(src.family);
-        CMP(sport_lo);
-        CMP(sport_hi);
-#undef CMP
-        c = memcmp(a->src.bytes, b->src.bytes, uoa_addr_size(a->src.family));
-        return c;
+        return policy_rule_cmp(x, y);
 }
 
-static void grules_sort(grules *l)
+static void grules_sort(grules *g)
 {
-        if (l->n)
-                qsort(l->v, l->n, sizeof(*l->v), grule_cmp);
+        if (g->l.n)
+                qsort(g->l.v, g->l.n, sizeof(*g->l.v), grule_cmp);
 }
 
 static int nft_apply(const char *script, char *err, size_t errlen)
@@ -112,34 +80,11 @@ static int nft_apply(const char *script, char *err, size_t errlen)
         return r != 0 ? -EINVAL : 0;
 }
 
-/* The rules a policy wants. A shared address's from-rule is limited to the
- * slice's source ports, so slices sharing it keep their own tables. */
+/* The rules a policy wants: policy/policy_rules.c's trees, both families. */
 static void rules_planned(const policy *p, grules *ret)
 {
-        static const int families[] = { AF_INET, AF_INET6 };
-
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i);
-                uint32_t prio = GUARD_PRIO_BASE + s->uid % GUARD_PRIO_SPAN;
-
-                if (!s->table)
-                        continue;
-                /* A family the slice has no address of needs no rule: it
-                 * cannot send with such a source (EADDRNOTAVAIL), and each
-                 * IPv6 rule costs the kernel a walk over every table. */
-                for (size_t f = 0; f < ELEMENTSOF(families); f++)
-                        if (policy_slice_primary(s, families[f]))
-                                grules_add(ret, &(grule) { .family = families[f], .prio = prio, .table = s->table,
-                                                           .has_uid = true, .uid = s->uid });
-                for (size_t j = 0; j < s->n_addrs; j++) {
-                        const policy_address *a = &s->addrs[j];
-
-                        grules_add(ret, &(grule) { .family = a->addr.family, .prio = prio,
-                                                   .table = s->table, .src = a->addr,
-                                                   .sport_lo = a->shared ? a->port_lo : 0,
-                                                   .sport_hi = a->shared ? a->port_hi : 0 });
-                }
-        }
+        if (policy_plan_rules(p, AF_INET, &ret->l) < 0 || policy_plan_rules(p, AF_INET6, &ret->l) < 0)
+                ret->failed = true;
 }
 
 static int rule_attr(const struct nlattr *a, void *data)
@@ -157,7 +102,7 @@ static int rule_parse(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *tb[FRA_MAX + 1] = {};
         const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
-        grule r = {};
+        policy_rule r = {};
 
         if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh) ||
             mnl_attr_parse(nlh, sizeof(*frh), rule_attr, tb) < 0)
@@ -165,16 +110,24 @@ static int rule_parse(const struct nlmsghdr *nlh, void *data)
         if (!tb[FRA_PROTOCOL] || mnl_attr_get_u8(tb[FRA_PROTOCOL]) != GUARD_PROTO)
                 return MNL_CB_OK;
         r.family = frh->family;
-        r.prio = tb[FRA_PRIORITY] ? mnl_attr_get_u32(tb[FRA_PRIORITY]) : 0;
+        r.pref = tb[FRA_PRIORITY] ? mnl_attr_get_u32(tb[FRA_PRIORITY]) : 0;
+        /* Anything but our two kinds (an older uoad's are lookups too)
+         * compares unequal to every planned rule, so it is deleted. */
+        r.action = frh->action == FR_ACT_GOTO ? POLICY_RULE_GOTO : POLICY_RULE_TABLE;
+        if (frh->action != FR_ACT_GOTO && frh->action != FR_ACT_TO_TBL)
+                r.action = (policy_rule_action) -1;
         r.table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
+        r.target = tb[FRA_GOTO] ? mnl_attr_get_u32(tb[FRA_GOTO]) : 0;
         if (tb[FRA_UID_RANGE] && mnl_attr_get_payload_len(tb[FRA_UID_RANGE]) == sizeof(struct fib_rule_uid_range)) {
                 const struct fib_rule_uid_range *u = mnl_attr_get_payload(tb[FRA_UID_RANGE]);
 
                 r.has_uid = true;
-                r.uid = u->start;
+                r.uid_lo = u->start;
+                r.uid_hi = u->end;
         }
         if (tb[FRA_SRC] && mnl_attr_get_payload_len(tb[FRA_SRC]) == uoa_addr_size(frh->family)) {
                 r.src.family = frh->family;
+                r.src_len = frh->src_len;
                 memcpy(r.src.bytes, mnl_attr_get_payload(tb[FRA_SRC]), uoa_addr_size(frh->family));
         }
         if (tb[FRA_SPORT_RANGE] &&
@@ -188,7 +141,7 @@ static int rule_parse(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
-static void rule_queue(rtnl_batch *b, int type, const grule *r)
+static void rule_queue(rtnl_batch *b, int type, const policy_rule *r)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -198,16 +151,21 @@ static void rule_queue(rtnl_batch *b, int type, const grule *r)
         nlh->nlmsg_flags = type == RTM_NEWRULE ? NLM_F_CREATE : 0; /* not EXCL: the kernel would scan every rule */
         frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
         frh->family = (uint8_t) r->family;
-        frh->action = FR_ACT_TO_TBL;
-        frh->table = r->table < 256 ? (uint8_t) r->table : RT_TABLE_UNSPEC;
-        mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
-        mnl_attr_put_u32(nlh, FRA_PRIORITY, r->prio);
+        if (r->action == POLICY_RULE_GOTO) {
+                frh->action = FR_ACT_GOTO;
+                mnl_attr_put_u32(nlh, FRA_GOTO, r->target);
+        } else {
+                frh->action = FR_ACT_TO_TBL;
+                frh->table = r->table < 256 ? (uint8_t) r->table : RT_TABLE_UNSPEC;
+                mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+        }
+        mnl_attr_put_u32(nlh, FRA_PRIORITY, r->pref);
         mnl_attr_put_u8(nlh, FRA_PROTOCOL, GUARD_PROTO);
         if (r->has_uid)
                 mnl_attr_put(nlh, FRA_UID_RANGE, sizeof(struct fib_rule_uid_range),
-                             &(struct fib_rule_uid_range) { .start = r->uid, .end = r->uid });
+                             &(struct fib_rule_uid_range) { .start = r->uid_lo, .end = r->uid_hi });
         if (r->src.family) {
-                frh->src_len = (uint8_t) (uoa_addr_size(r->family) * 8);
+                frh->src_len = r->src_len;
                 mnl_attr_put(nlh, FRA_SRC, uoa_addr_size(r->family), r->src.bytes);
         }
         if (r->sport_hi)
@@ -217,15 +175,21 @@ static void rule_queue(rtnl_batch *b, int type, const grule *r)
 }
 
 /* Bring our rules to `want`: add what is missing first, then delete what is
- * no longer wanted, so a slice is never left without its rule in between.
- * Both lists sorted and merged: O(n log n) for tens of thousands of rules,
- * and the kernel's changes sent in batches. */
+ * no longer wanted, so a lookup never finds a slice without its rule in
+ * between. Both lists sorted and merged: O(n log n) for tens of thousands of
+ * rules, the kernel's changes sent in batches. The kernel keeps a family's
+ * rules in one list sorted by pref, walks it from the front to insert and
+ * to find a goto's target: adding from the highest pref down puts each new
+ * rule at the front, its goto target already there. Deleting any rule
+ * while goto rules exist makes it scan the whole list for gotos aimed at
+ * it, so stale gotos go first and the rest is deleted without scans. */
 static int rules_sync(int fd, grules *want)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         rtnl_batch add = { .fd = fd }, del = { .fd = fd };
         grules have = {};
+        const policy_rules *w = &want->l, *h = &have.l;
         size_t i, j;
         int r;
 
@@ -236,28 +200,30 @@ static int rules_sync(int fd, grules *want)
                 r = -ENOMEM;
         grules_sort(&have);
         grules_sort(want);
-        /* From the highest pref down: each new rule goes in at the front. */
-        for (i = want->n, j = have.n; r == 0 && i-- > 0;) {
+        for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
                 int c = -1;
 
-                while (j > 0 && (c = grule_cmp(&have.v[j - 1], &want->v[i])) > 0)
+                while (j > 0 && (c = policy_rule_cmp(&h->v[j - 1], &w->v[i])) > 0)
                         j--;
                 if (j == 0 || c != 0)
-                        rule_queue(&add, RTM_NEWRULE, &want->v[i]);
+                        rule_queue(&add, RTM_NEWRULE, &w->v[i]);
         }
         r = r < 0 ? r : rtnl_batch_done(&add);
-        for (i = 0, j = 0; r == 0 && i < have.n; i++) {
-                int c = 1;
+        for (int pass = 0; pass < 2; pass++)
+                for (i = 0, j = 0; r == 0 && i < h->n; i++) {
+                        int c = 1;
 
-                while (j < want->n && (c = grule_cmp(&want->v[j], &have.v[i])) < 0)
-                        j++;
-                if (j == want->n || c != 0)
-                        rule_queue(&del, RTM_DELRULE, &have.v[i]);
-        }
+                        if ((h->v[i].action == POLICY_RULE_GOTO) != (pass == 0))
+                                continue;
+                        while (j < w->n && (c = policy_rule_cmp(&w->v[j], &h->v[i])) < 0)
+                                j++;
+                        if (j == w->n || c != 0)
+                                rule_queue(&del, RTM_DELRULE, &h->v[i]);
+                }
         r = r < 0 ? r : rtnl_batch_done(&del);
         free(add.buf);
         free(del.buf);
-        free(have.v);
+        free(have.l.v);
         return r;
 }
 
@@ -500,7 +466,7 @@ int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t e
          * next, as the throw route would. */
         rules_planned(p, &want);
         r = rules_sync(fd, &want);
-        free(want.v);
+        free(want.l.v);
         if (r == 0)
                 r = tables_sync(fd, AF_INET, p);
         if (r == 0)

@@ -1,0 +1,284 @@
+/* tests/test_policy_rules.c: unit tests of policy/policy_rules.c, the
+ * routing rules as decision trees. A small model of the kernel's rule walk
+ * (fib_rules_lookup: pref order, a goto jumps to the first rule of its
+ * target pref and is skipped when there is none, a table that has no route
+ * throws the lookup on to the next rule) runs lookups against the plan:
+ * every slice's traffic reaches its table first, everything else reaches
+ * main first, within a bounded number of rules; one slice more changes a
+ * few rules only. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "policy/policy.h"
+#include "policy/policy_rules.h"
+#include "tests/policytest.h"
+
+static int pref_cmp(const void *x, const void *y)
+{
+        const policy_rule *a = x, *b = y;
+
+        return a->pref != b->pref ? (a->pref < b->pref ? -1 : 1) : 0;
+}
+
+static policy_rules plan(const policy *p, int family)
+{
+        policy_rules r = {};
+
+        cr_assert_eq(policy_plan_rules(p, family, &r), 0);
+        qsort(r.v, r.n, sizeof(*r.v), pref_cmp);
+        return r;
+}
+
+typedef struct flow {
+        uid_t uid;
+        uoa_addr src; /* family 0: no source yet */
+        uint16_t sport;
+} flow;
+
+static bool matches(const policy_rule *r, const flow *f)
+{
+        if (r->has_uid && (f->uid < r->uid_lo || f->uid > r->uid_hi))
+                return false;
+        if (r->src.family) {
+                static const uint8_t zero[16];
+                const uint8_t *s = f->src.family ? f->src.bytes : zero;
+
+                for (unsigned i = 0; i < r->src_len; i++)
+                        if ((s[i / 8] ^ r->src.bytes[i / 8]) >> (7 - i % 8) & 1)
+                                return false;
+        }
+        if (r->sport_hi && (f->sport < r->sport_lo || f->sport > r->sport_hi))
+                return false;
+        return true;
+}
+
+/* The first table the kernel asks for f, and how many rules it tested to
+ * get there. Slice tables throw (as an empty one does): the walk goes on,
+ * and must reach main next. */
+static uint32_t walk(const policy_rules *r, const flow *f, unsigned *ret_tested)
+{
+        uint32_t first = 0;
+        unsigned tested = 0;
+
+        for (size_t i = 0; i < r->n; i++) {
+                const policy_rule *x = &r->v[i];
+
+                tested++;
+                if (!matches(x, f))
+                        continue;
+                if (x->action == POLICY_RULE_GOTO) {
+                        size_t j = i, k = r->n;
+
+                        cr_assert_gt(x->target, x->pref, "a goto jumps forward");
+                        while (j < k) { /* the first rule of pref target */
+                                size_t m = j + (k - j) / 2;
+
+                                if (r->v[m].pref < x->target)
+                                        j = m + 1;
+                                else
+                                        k = m;
+                        }
+                        cr_assert(j < r->n && r->v[j].pref == x->target, "goto %u from %u lands on a rule",
+                                  x->target, x->pref);
+                        i = j - 1;
+                        continue;
+                }
+                if (!first) {
+                        first = x->table;
+                        *ret_tested = tested;
+                }
+                if (x->table == POLICY_RULES_TABLE_MAIN)
+                        return first;
+                cr_assert_eq(x->table, first, "a slice's lookup tries its own table only");
+        }
+        if (!first)
+                *ret_tested = tested;
+        return first ? first : POLICY_RULES_TABLE_MAIN; /* on to pref 32766 */
+}
+
+static uint32_t first_table(const policy_rules *r, flow f, unsigned *tested)
+{
+        unsigned t = 0;
+        uint32_t table = walk(r, &f, &t);
+
+        if (tested)
+                *tested = t;
+        return table;
+}
+
+static flow by_uid(uid_t u)
+{
+        return (flow) { .uid = u };
+}
+
+static flow from(const char *a, uint16_t port)
+{
+        return (flow) { .uid = 0, .src = A(a), .sport = port };
+}
+
+/* A policy of n slices, uid 100000 + i, address 10.(i / 256).(i % 256).1
+ * and fd00::i, table 5000 + i; every third also a range of 10 ports of the
+ * shared 192.0.2.1. */
+static policy *many(unsigned n, unsigned skip)
+{
+        strbuf b = {};
+        policy *p;
+        char *text;
+
+        for (unsigned i = 0; i < n; i++) {
+                if (i == skip)
+                        continue;
+                strbuf_printf(&b, "%u address 10.%u.%u.1\n%u address fd00::%x\n%u table %u\n", 100000 + i,
+                              i / 256, i % 256, 100000 + i, i + 1, 100000 + i, 5000 + i);
+                if (i % 3 == 0)
+                        strbuf_printf(&b, "%u address 192.0.2.1 ports %u-%u\n", 100000 + i, 1024 + i / 3 * 10,
+                                      1024 + i / 3 * 10 + 9);
+        }
+        text = strbuf_done(&b);
+        cr_assert_not_null(text);
+        p = parse_ok(text);
+        free(text);
+        return p;
+}
+
+Test(rules, the_design_example_routes_each_slice_by_its_table)
+{
+        policy *p = parse_ok(design_example);
+        policy_rules r4 = plan(p, AF_INET), r6 = plan(p, AF_INET6);
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+                uint32_t want = s->table ? s->table : POLICY_RULES_TABLE_MAIN;
+
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        const policy_address *a = &s->addrs[j];
+                        flow f = { .uid = 0, .src = a->addr, .sport = a->shared ? a->port_hi : 40000 };
+                        const policy_rules *r = a->addr.family == AF_INET ? &r4 : &r6;
+
+                        cr_assert_eq(first_table(r, f, NULL), want, "%u from %s", s->uid, fmt(&a->addr));
+                }
+                if (policy_slice_primary(s, AF_INET))
+                        cr_assert_eq(first_table(&r4, by_uid(s->uid), NULL), want);
+        }
+        cr_assert_eq(first_table(&r4, by_uid(0), NULL), POLICY_RULES_TABLE_MAIN);
+        free(r4.v);
+        free(r6.v);
+        policy_free(p);
+}
+
+Test(rules, no_table_no_rules)
+{
+        policy *p = parse_ok("1001 address 10.0.0.1\n1002 address 10.0.0.2 ports 2000-2999\n");
+        policy_rules r = plan(p, AF_INET);
+
+        cr_assert_eq(r.n, 0);
+        free(r.v);
+        policy_free(p);
+}
+
+Test(rules, a_slice_reaches_its_table_and_nothing_else_does_in_few_rules)
+{
+        enum { N = 10000 };
+        policy *p = many(N, N);
+        policy_rules r4 = plan(p, AF_INET), r6 = plan(p, AF_INET6);
+        unsigned worst = 0, t;
+        char a[64];
+
+        for (unsigned i = 0; i < N; i++) {
+                cr_assert_eq(first_table(&r4, by_uid(100000 + i), &t), 5000 + i);
+                worst = t > worst ? t : worst;
+                cr_assert_eq(first_table(&r6, by_uid(100000 + i), &t), 5000 + i);
+                worst = t > worst ? t : worst;
+                snprintf(a, sizeof(a), "10.%u.%u.1", i / 256, i % 256);
+                cr_assert_eq(first_table(&r4, from(a, 40000), &t), 5000 + i, "from %s", a);
+                worst = t > worst ? t : worst;
+                snprintf(a, sizeof(a), "fd00::%x", i + 1);
+                cr_assert_eq(first_table(&r6, from(a, 40000), &t), 5000 + i, "from %s", a);
+                worst = t > worst ? t : worst;
+                if (i % 3 == 0) {
+                        cr_assert_eq(first_table(&r4, from("192.0.2.1", (uint16_t) (1024 + i / 3 * 10 + 4)), &t),
+                                     5000 + i);
+                        worst = t > worst ? t : worst;
+                }
+        }
+        /* log2(10 000 keys) levels, about two rules each, and one leaf. */
+        cr_assert_leq(worst, 48, "a slice's lookup tested %u rules", worst);
+        /* Root, users without a slice, sources that are no slice's. */
+        cr_assert_eq(first_table(&r4, by_uid(0), &t), POLICY_RULES_TABLE_MAIN);
+        cr_assert_leq(t, 3, "root's unbound lookup tested %u rules", t);
+        cr_assert_eq(first_table(&r4, by_uid(65534), &t), POLICY_RULES_TABLE_MAIN);
+        cr_assert_leq(t, 3);
+        cr_assert_eq(first_table(&r4, from("10.77.0.1", 40000), &t), POLICY_RULES_TABLE_MAIN);
+        cr_assert_leq(t, 6, "a host address off the slices' prefixes tested %u rules", t);
+        cr_assert_eq(first_table(&r6, from("2001:db8::1", 40000), &t), POLICY_RULES_TABLE_MAIN);
+        cr_assert_leq(t, 4);
+        cr_assert_eq(first_table(&r4, from("10.3.7.2", 40000), &t), POLICY_RULES_TABLE_MAIN);
+        cr_assert_leq(t, 48);
+        cr_assert_eq(first_table(&r4, from("192.0.2.1", 80), &t), POLICY_RULES_TABLE_MAIN, "below every range");
+        cr_assert_eq(first_table(&r4, from("192.0.2.1", 65000), &t), POLICY_RULES_TABLE_MAIN, "above every range");
+        cr_assert_eq(first_table(&r4, by_uid(100000 + N), &t), POLICY_RULES_TABLE_MAIN);
+        for (size_t i = 0; i < r4.n; i++) {
+                cr_assert_geq(r4.v[i].pref, POLICY_RULES_PREF_MIN);
+                cr_assert_leq(r4.v[i].pref, POLICY_RULES_PREF_MAX);
+        }
+        free(r4.v);
+        free(r6.v);
+        policy_free(p);
+}
+
+static int rule_cmp(const void *x, const void *y)
+{
+        return policy_rule_cmp(x, y);
+}
+
+/* How many rules are in one plan and not the other. */
+static size_t changed(policy_rules *a, policy_rules *b)
+{
+        size_t i = 0, j = 0, n = 0;
+
+        qsort(a->v, a->n, sizeof(*a->v), rule_cmp);
+        qsort(b->v, b->n, sizeof(*b->v), rule_cmp);
+        while (i < a->n || j < b->n) {
+                int c = i == a->n ? 1 : j == b->n ? -1 : policy_rule_cmp(&a->v[i], &b->v[j]);
+
+                n += c != 0;
+                i += c <= 0;
+                j += c >= 0;
+        }
+        return n;
+}
+
+Test(rules, one_slice_more_or_less_changes_the_rules_on_its_path_only)
+{
+        enum { N = 3000 };
+        policy *all = many(N, N), *less = many(N, 1234);
+        policy_rules a = plan(all, AF_INET), b = plan(less, AF_INET);
+        size_t n = changed(&a, &b);
+
+        /* Its address and uid rules, and per tree a few tests and exits. */
+        cr_assert_leq(n, 16, "%zu rules changed of %zu", n, a.n);
+        cr_assert_geq(n, 2);
+        free(a.v);
+        free(b.v);
+        policy_free(all);
+        policy_free(less);
+}
+
+Test(rules, a_lone_slice_is_four_rules)
+{
+        policy *p = parse_ok("1001 address 10.0.0.1\n1001 table 100\n");
+        policy_rules r = plan(p, AF_INET);
+
+        cr_assert_eq(r.n, 4, "from its address; from nothing: by its uid, else main; then main");
+        cr_assert_eq(first_table(&r, from("10.0.0.1", 1), NULL), 100);
+        cr_assert_eq(first_table(&r, by_uid(1001), NULL), 100);
+        cr_assert_eq(first_table(&r, from("10.0.0.2", 1), NULL), POLICY_RULES_TABLE_MAIN);
+        /* Its uid with a source that is not its own: not its table's. */
+        cr_assert_eq(first_table(&r, (flow) { .uid = 1001, .src = A("10.0.0.9") }, NULL), POLICY_RULES_TABLE_MAIN);
+        free(r.v);
+        policy_free(p);
+}
