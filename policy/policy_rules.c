@@ -13,36 +13,46 @@
  *   - by uid, for a lookup without a source yet (`from 0.0.0.0/32`, `::/128`):
  *     an unbound socket's first lookup, which picks its source.
  *
- * A tree is a complete binary tree of at most TREE_LEVELS levels over the
- * bits below the prefix every key shares; node i sits at a fixed pref, base
- * + 3i (entries, then tests, then an exit), so the prefs of a node do not
- * depend on what else is in the policy: adding or removing one slice changes
- * the rules on its path only. A test jumps past the nodes that would not
- * branch (so a source that is no slice's leaves after a rule or two), a
- * subtree holding one key is that key's rule itself, and every node ends in
- * `lookup main`: what a slice's table throws back, and what matches no key,
- * is routed by main at once, as it was when the lookup fell past every slice
- * rule to pref 32766. A lookup walks about two rules per level plus the keys
- * of one leaf; a leaf spans 2^(bits - TREE_LEVELS) keys. */
+ * A tree is a binary trie of the keys, split at the first bit where a
+ * node's keys differ (so a test names the node's whole prefix, and a source
+ * that is no slice's leaves after a rule or two), at most TREE_LEVELS deep;
+ * node i of the heap numbering sits at prefs base + 3i (its entries, its
+ * tests, an exit), a subtree of one key is that key's rule in its parent's
+ * tests, and every node ends in `lookup main`: what a slice's table throws
+ * back, and what matches no key, is routed by main at once, as it was when
+ * the lookup fell past every slice rule to pref 32766. A lookup walks about
+ * two rules per level and the entries of one node.
+ *
+ * Built from nothing, the trie depends on the keys only. A change is made
+ * in the trie the kernel has (plan_adopt): its nodes stay where they are, a
+ * new key becomes an entry of the deepest node whose prefix holds it, a
+ * node with no key left goes; so one slice more or less changes its own
+ * rules and at most a goto and an exit on its path, whatever the others
+ * are. After many additions the trie is rebuilt (ADOPT_NEW_MAX). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "common/macro.h"
 #include "policy/policy_rules.h"
 
 #define TREE_LEVELS 11u
 #define TREE_NODES ((1u << (TREE_LEVELS + 1)) - 1)
-/* The trees' tops: the uid tree's first, as a lookup without a source is
- * also one "from" 0.0.0.0, which the source tree's top may cover. */
+#define TOP TREE_NODES /* the node id of a tree's top */
+#define NONE UINT16_MAX
+/* Each tree's top: its entries, then its tests; the uid tree's first, as a
+ * lookup without a source is also one "from" 0.0.0.0, which the source
+ * tree's tests may cover. */
 #define PREF_TOP_UID POLICY_RULES_PREF_MIN
-#define PREF_TOP_NO_SOURCE (PREF_TOP_UID + 1) /* from 0: no slice's, to main */
-#define PREF_TOP_ADDR (PREF_TOP_UID + 2)
-#define PREF_TOP_EXIT (PREF_TOP_UID + 3)      /* lookup main */
-#define PREF_ADDR_BASE (PREF_TOP_UID + 4)
+#define PREF_TOP_NO_SOURCE (PREF_TOP_UID + 2) /* from 0: no slice's, to main */
+#define PREF_TOP_ADDR (PREF_TOP_UID + 3)
+#define PREF_TOP_EXIT (PREF_TOP_UID + 5)      /* lookup main */
+#define PREF_ADDR_BASE (PREF_TOP_UID + 6)
 #define PREF_UID_BASE (PREF_ADDR_BASE + 3 * TREE_NODES)
 _Static_assert(PREF_UID_BASE + 3 * TREE_NODES - 1 <= POLICY_RULES_PREF_MAX, "the trees fit below main's rule");
+/* Keys the adopted trie may have gained since it was built, before it is
+ * rebuilt: each costs the lookups through its node one rule more. */
+#define ADOPT_NEW_MAX(n) (16 + (n) / 16)
 
 /* A key, most significant bit first: a uid (32 bits), or an address then a
  * port (48 or 144 bits). */
@@ -50,9 +60,18 @@ typedef struct key {
         uint8_t b[18];
 } key;
 
+typedef struct node {
+        bool used;
+        uint16_t parent; /* a node id or TOP; its tests hold this node's goto */
+        key lo, hi;      /* the block that goto tests */
+        bool entries;    /* it has entries of its own (slot 0) */
+} node;
+
 typedef struct entry {
         key lo, hi;
         uint32_t table;
+        uint16_t node;   /* where its rule is: the node's entries (slot 0) */
+        uint8_t slot;    /* or tests (1) */
 } entry;
 
 typedef struct tree {
@@ -61,8 +80,11 @@ typedef struct tree {
         unsigned bits;      /* of a key */
         unsigned addr_bits; /* of its address part (by source) */
         uint32_t base;      /* node 0's pref */
-        policy_rules *out;
-        int err;
+        uint32_t top;       /* the top's entries' pref; its tests: top + 1 */
+        node nodes[TREE_NODES + 1];
+        uint16_t child[TREE_NODES + 1], sibling[TREE_NODES]; /* adopt(): the tests of each */
+        entry *e;
+        size_t n;
 } tree;
 
 static bool key_bit(const key *k, unsigned i)
@@ -92,9 +114,29 @@ static unsigned key_common(const key *a, const key *b, unsigned bits)
         return i;
 }
 
-static uint32_t key_u32(const key *k, unsigned at)
+static int key_cmp(const key *a, const key *b)
 {
-        return (uint32_t) k->b[at] << 24 | (uint32_t) k->b[at + 1] << 16 | (uint32_t) k->b[at + 2] << 8 | k->b[at + 3];
+        return memcmp(a->b, b->b, sizeof(a->b));
+}
+
+static key key_of_uid(uid_t u)
+{
+        return (key) { { (uint8_t) (u >> 24), (uint8_t) (u >> 16), (uint8_t) (u >> 8), (uint8_t) u } };
+}
+
+static key key_of_source(const tree *t, const uint8_t *addr, uint16_t port)
+{
+        key k = {};
+
+        memcpy(k.b, addr, t->addr_bits / 8);
+        k.b[t->addr_bits / 8] = (uint8_t) (port >> 8);
+        k.b[t->addr_bits / 8 + 1] = (uint8_t) port;
+        return k;
+}
+
+static uint32_t key_uid(const key *k)
+{
+        return (uint32_t) k->b[0] << 24 | (uint32_t) k->b[1] << 16 | (uint32_t) k->b[2] << 8 | k->b[3];
 }
 
 static uint16_t key_port(const tree *t, const key *k)
@@ -102,76 +144,131 @@ static uint16_t key_port(const tree *t, const key *k)
         return (uint16_t) (k->b[t->addr_bits / 8] << 8 | k->b[t->addr_bits / 8 + 1]);
 }
 
-static void push(tree *t, const policy_rule *r)
+static bool within(const key *lo, const key *hi, const key *blo, const key *bhi)
 {
-        policy_rules *o = t->out;
+        return key_cmp(lo, blo) >= 0 && key_cmp(hi, bhi) <= 0;
+}
 
-        if (t->err)
+static bool overlaps(const key *lo, const key *hi, const key *blo, const key *bhi)
+{
+        return key_cmp(lo, bhi) <= 0 && key_cmp(blo, hi) <= 0;
+}
+
+/* ---- rules ------------------------------------------------------------------------ */
+
+/* The selectors of keys lo..hi (a prefix's block, or one entry): a uid
+ * range, or a source prefix, with a source-port range once it names one
+ * address. At the uid tree's top, also "from" the unspecified address. */
+static policy_rule rule_keys(const tree *t, uint32_t pref, const key *lo, const key *hi, bool top)
+{
+        policy_rule r = { .family = t->family, .pref = pref };
+
+        if (t->by_uid) {
+                r.has_uid = true;
+                r.uid_lo = key_uid(lo);
+                r.uid_hi = key_uid(hi);
+                if (top) {
+                        r.src.family = t->family;
+                        r.src_len = (uint8_t) t->addr_bits;
+                }
+                return r;
+        }
+        unsigned len = key_common(lo, hi, t->addr_bits);
+
+        r.src.family = t->family;
+        memcpy(r.src.bytes, key_cut(lo, len, false).b, t->addr_bits / 8);
+        r.src_len = (uint8_t) len;
+        if (len == t->addr_bits && (key_port(t, lo) != 0 || key_port(t, hi) != 0xffff)) {
+                r.sport_lo = key_port(t, lo);
+                r.sport_hi = key_port(t, hi);
+        }
+        return r;
+}
+
+/* The keys a rule of this tree selects (the inverse of rule_keys()). */
+static void rule_block(const tree *t, const policy_rule *r, key *lo, key *hi)
+{
+        if (t->by_uid) {
+                *lo = key_of_uid(r->uid_lo);
+                *hi = key_of_uid(r->uid_hi);
                 return;
+        }
+        *lo = (key) {};
+        memcpy(lo->b, r->src.bytes, t->addr_bits / 8);
+        *hi = key_cut(lo, r->src_len, true);
+        *lo = key_cut(lo, r->src_len, false);
+        if (r->src_len == t->addr_bits && r->sport_hi) {
+                *lo = key_of_source(t, lo->b, r->sport_lo);
+                *hi = key_of_source(t, lo->b, r->sport_hi);
+        }
+}
+
+static uint32_t pref_of(const tree *t, uint16_t id, unsigned slot)
+{
+        return id == TOP ? t->top + slot : t->base + 3 * (uint32_t) id + slot;
+}
+
+static policy_rule rule_entry(const tree *t, const entry *e)
+{
+        policy_rule r = rule_keys(t, pref_of(t, e->node, e->slot), &e->lo, &e->hi, e->node == TOP);
+
+        r.action = POLICY_RULE_TABLE;
+        r.table = e->table;
+        return r;
+}
+
+static policy_rule rule_goto(const tree *t, uint16_t id)
+{
+        const node *x = &t->nodes[id];
+        policy_rule r = rule_keys(t, pref_of(t, x->parent, 1), &x->lo, &x->hi, x->parent == TOP);
+
+        r.action = POLICY_RULE_GOTO;
+        /* Its first pref with a rule: the kernel skips a goto to an empty one. */
+        r.target = pref_of(t, id, x->entries ? 0 : 1);
+        return r;
+}
+
+static policy_rule rule_main(int family, uint32_t pref)
+{
+        return (policy_rule) { .family = family, .pref = pref, .action = POLICY_RULE_TABLE,
+                               .table = POLICY_RULES_TABLE_MAIN };
+}
+
+static int push(policy_rules *o, const policy_rule *r)
+{
         if (o->n == o->cap) {
                 size_t cap = o->cap ? 2 * o->cap : 64;
                 policy_rule *v = realloc(o->v, cap * sizeof(*v));
 
-                if (!v) {
-                        t->err = -ENOMEM;
-                        return;
-                }
+                if (!v)
+                        return -ENOMEM;
                 o->v = v;
                 o->cap = cap;
         }
         o->v[o->n++] = *r;
+        return 0;
 }
 
-/* The selectors of keys lo..hi: a uid range, or a source prefix (with a
- * source-port range once it names one address). lo..hi is a prefix's block
- * or one entry. */
-static void select_keys(const tree *t, const key *lo, const key *hi, policy_rule *r)
+static int tree_emit(tree *t, policy_rules *o)
 {
-        if (t->by_uid) {
-                r->has_uid = true;
-                r->uid_lo = key_u32(lo, 0);
-                r->uid_hi = key_u32(hi, 0);
-                return;
+        int r = 0;
+
+        for (size_t i = 0; i < t->n; i++) {
+                policy_rule x = rule_entry(t, &t->e[i]);
+
+                r = r ? r : push(o, &x);
         }
-        unsigned len = key_common(lo, hi, t->addr_bits);
+        for (uint16_t id = 0; id < TREE_NODES; id++)
+                if (t->nodes[id].used) {
+                        policy_rule g = rule_goto(t, id), m = rule_main(t->family, pref_of(t, id, 2));
 
-        r->src.family = t->family;
-        memcpy(r->src.bytes, key_cut(lo, len, false).b, t->addr_bits / 8);
-        r->src_len = (uint8_t) len;
-        if (len == t->addr_bits && (key_port(t, lo) != 0 || key_port(t, hi) != 0xffff)) {
-                r->sport_lo = key_port(t, lo);
-                r->sport_hi = key_port(t, hi);
-        }
+                        r = r ? r : push(o, &g);
+                        r = r ? r : push(o, &m);
+                }
+        return r;
 }
 
-static policy_rule rule_at(const tree *t, uint32_t pref)
-{
-        return (policy_rule) { .family = t->family, .pref = pref };
-}
-
-static void push_entry(tree *t, uint32_t pref, const entry *e, bool top)
-{
-        policy_rule r = rule_at(t, pref);
-
-        select_keys(t, &e->lo, &e->hi, &r);
-        r.action = POLICY_RULE_TABLE;
-        r.table = e->table;
-        if (top && t->by_uid) {
-                /* Only a lookup without a source is the uid's to route. */
-                r.src.family = t->family;
-                r.src_len = (uint8_t) t->addr_bits;
-        }
-        push(t, &r);
-}
-
-static void push_main(tree *t, uint32_t pref)
-{
-        policy_rule r = rule_at(t, pref);
-
-        r.action = POLICY_RULE_TABLE;
-        r.table = POLICY_RULES_TABLE_MAIN;
-        push(t, &r);
-}
+/* ---- a trie from nothing ---------------------------------------------------------- */
 
 /* At bit, the first where e[0..n) (sorted, disjoint) differ: [0, *nl)
  * have it 0, [*nl, *nl + *no) straddle it (0 at lo, 1 at hi), the rest
@@ -188,162 +285,272 @@ static void split(unsigned bit, const entry *e, size_t n, size_t *nl, size_t *no
         *no = i - *nl;
 }
 
-static void push_node(tree *t, size_t i, unsigned d, unsigned bit, const entry *e, size_t n);
-
-/* The rule at pref that sends lookups for e[0..n) (n >= 1) on: the entry's
- * own rule when it is the only one, else a goto to node i (depth d) that
- * tests their common prefix, so a key off it leaves at once. */
-static void push_ref(tree *t, uint32_t pref, size_t i, unsigned d, const entry *e, size_t n, bool top)
+/* e[0..n) below parent, in the subtree of heap node id (depth d): one key
+ * is a rule in the parent's tests; more make node id, split where they
+ * first differ, those straddling that bit (at the last level: all) its
+ * entries. */
+static void grow(tree *t, uint16_t parent, uint16_t id, unsigned d, entry *e, size_t n)
 {
-        policy_rule r = rule_at(t, pref);
+        node *x = &t->nodes[id];
         unsigned bit;
         size_t nl = 0, no = n;
 
         if (n == 1) {
-                push_entry(t, pref, e, top);
+                e->node = parent;
+                e->slot = 1;
                 return;
         }
         bit = key_common(&e[0].lo, &e[n - 1].hi, t->bits);
+        *x = (node) { .used = true, .parent = parent, .lo = key_cut(&e[0].lo, bit, false),
+                      .hi = key_cut(&e[0].lo, bit, true) };
         if (d < TREE_LEVELS)
                 split(bit, e, n, &nl, &no);
-        {
-                key lo = key_cut(&e[0].lo, bit, false), hi = key_cut(&e[0].lo, bit, true);
-
-                select_keys(t, &lo, &hi, &r);
+        for (size_t k = nl; k < nl + no; k++) {
+                e[k].node = id;
+                e[k].slot = 0;
         }
-        if (top && t->by_uid) {
-                r.src.family = t->family;
-                r.src_len = (uint8_t) t->addr_bits;
-        }
-        r.action = POLICY_RULE_GOTO;
-        /* The node's first pref that has a rule: the kernel skips a goto
-         * to an empty pref. */
-        r.target = t->base + 3 * (uint32_t) i + (no ? 0 : 1);
-        push(t, &r);
-        push_node(t, i, d, bit, e, n);
-}
-
-/* Node i: at p its entries (those straddling bit; at the last level all),
- * at p + 1 its two halves, at p + 2 the exit to main. */
-static void push_node(tree *t, size_t i, unsigned d, unsigned bit, const entry *e, size_t n)
-{
-        uint32_t p = t->base + 3 * (uint32_t) i;
-        size_t nl = 0, no = n;
-
-        if (d < TREE_LEVELS)
-                split(bit, e, n, &nl, &no);
-        for (size_t k = nl; k < nl + no; k++)
-                push_entry(t, p, &e[k], false);
+        x->entries = no > 0;
         if (nl)
-                push_ref(t, p + 1, 2 * i + 1, d + 1, e, nl, false);
+                grow(t, id, (uint16_t) (2 * id + 1), d + 1, e, nl);
         if (n - nl - no)
-                push_ref(t, p + 1, 2 * i + 2, d + 1, e + nl + no, n - nl - no, false);
-        push_main(t, p + 2);
+                grow(t, id, (uint16_t) (2 * id + 2), d + 1, e + nl + no, n - nl - no);
 }
+
+/* ---- a change in the kernel's trie ------------------------------------------------ */
+
+static int rule_qcmp(const void *x, const void *y)
+{
+        return policy_rule_cmp(x, y);
+}
+
+static bool have_rule(const policy_rules *have, const policy_rule *r)
+{
+        return have && have->n && bsearch(r, have->v, have->n, sizeof(*r), rule_qcmp);
+}
+
+/* The node of the kernel's goto g of this tree (its pref is a tests pref of
+ * the tree, its target the first or second pref of a deeper node), or -1. */
+static int goto_node(const tree *t, const policy_rule *g, uint16_t *ret_parent)
+{
+        uint32_t end = t->base + 3 * TREE_NODES;
+        uint16_t parent;
+
+        if (g->family != t->family || g->action != POLICY_RULE_GOTO)
+                return -1;
+        if (g->pref == t->top + 1)
+                parent = TOP;
+        else if (g->pref >= t->base && g->pref < end && (g->pref - t->base) % 3 == 1)
+                parent = (uint16_t) ((g->pref - t->base) / 3);
+        else
+                return -1;
+        if (g->target < t->base || g->target >= end || (g->target - t->base) % 3 == 2)
+                return -1;
+        *ret_parent = parent;
+        return (int) ((g->target - t->base) / 3);
+}
+
+/* Take the kernel's trie (have: sorted, ours) and put the keys in it; false
+ * when it is not one of ours to keep (inconsistent, or too many new keys). */
+static bool adopt(tree *t, const policy_rules *have)
+{
+        size_t fresh = 0;
+
+        memset(t->nodes, 0, sizeof(t->nodes));
+        for (size_t i = 0; i < have->n; i++) {
+                uint16_t parent;
+                int id = goto_node(t, &have->v[i], &parent);
+                node *x;
+
+                if (id < 0)
+                        continue;
+                x = &t->nodes[id];
+                if (x->used || (parent != TOP && (parent >= id || !t->nodes[parent].used)))
+                        return false; /* two gotos to one node, or not down a tree */
+                x->used = true;
+                x->parent = parent;
+                rule_block(t, &have->v[i], &x->lo, &x->hi);
+                if (parent != TOP && !within(&x->lo, &x->hi, &t->nodes[parent].lo, &t->nodes[parent].hi))
+                        return false;
+        }
+        /* Each key down the gotos whose block holds it, to the deepest. */
+        memset(t->child, 0xff, sizeof(t->child));
+        for (uint16_t id = TREE_NODES; id-- > 0;)
+                if (t->nodes[id].used) {
+                        t->sibling[id] = t->child[t->nodes[id].parent];
+                        t->child[t->nodes[id].parent] = id;
+                }
+        for (size_t i = 0; i < t->n; i++) {
+                entry *e = &t->e[i];
+                uint16_t at = TOP;
+                bool straddles = false;
+                policy_rule r;
+
+                for (;;) {
+                        uint16_t next = TOP;
+
+                        straddles = false;
+                        for (uint16_t id = t->child[at]; id != NONE; id = t->sibling[id]) {
+                                const node *x = &t->nodes[id];
+
+                                if (within(&e->lo, &e->hi, &x->lo, &x->hi)) {
+                                        if (next != TOP)
+                                                return false;
+                                        next = id;
+                                } else if (overlaps(&e->lo, &e->hi, &x->lo, &x->hi))
+                                        straddles = true;
+                        }
+                        if (next == TOP)
+                                break;
+                        at = next;
+                }
+                /* Beside the tests if it was there and may stay, else before them. */
+                e->node = at;
+                e->slot = 1;
+                r = rule_entry(t, e);
+                if (straddles || !have_rule(have, &r)) {
+                        e->slot = 0;
+                        r = rule_entry(t, e);
+                }
+                fresh += !have_rule(have, &r);
+        }
+        if (fresh > ADOPT_NEW_MAX(t->n))
+                return false;
+        /* Keep the nodes on some key's way; note which have entries. */
+        {
+                bool live[TREE_NODES + 1] = {};
+
+                for (size_t i = 0; i < t->n; i++) {
+                        uint16_t id = t->e[i].node;
+
+                        if (id != TOP && t->e[i].slot == 0)
+                                t->nodes[id].entries = true;
+                        for (; id != TOP && !live[id]; id = t->nodes[id].parent)
+                                live[id] = true;
+                }
+                for (uint16_t id = 0; id < TREE_NODES; id++)
+                        t->nodes[id].used = t->nodes[id].used && live[id];
+        }
+        return true;
+}
+
+/* ---- the plan --------------------------------------------------------------------- */
 
 static int entry_cmp(const void *x, const void *y)
 {
-        return memcmp(((const entry *) x)->lo.b, ((const entry *) y)->lo.b, sizeof(key));
+        return key_cmp(&((const entry *) x)->lo, &((const entry *) y)->lo);
 }
 
-/* The tree of e[0..n), its top rule at pref top. */
-static void push_tree(tree *t, uint32_t top, entry *e, size_t n)
+/* The tree of t->e (sorted): in have's trie when it can be kept, else new. */
+static int tree_plan(tree *t, const policy_rules *have, policy_rules *o)
 {
-        if (!n)
-                return;
-        qsort(e, n, sizeof(*e), entry_cmp);
-        push_ref(t, top, 0, 0, e, n, true);
+        if (!t->n)
+                return 0;
+        qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
+        if (!have || !adopt(t, have)) {
+                memset(t->nodes, 0, sizeof(t->nodes));
+                grow(t, TOP, 0, 0, t->e, t->n);
+        }
+        return tree_emit(t, o);
 }
 
-static key key_of_uid(uid_t u)
+static void tree_reset(tree *t, bool by_uid, int family, entry *e)
 {
-        key k = {};
-
-        k.b[0] = (uint8_t) (u >> 24);
-        k.b[1] = (uint8_t) (u >> 16);
-        k.b[2] = (uint8_t) (u >> 8);
-        k.b[3] = (uint8_t) u;
-        return k;
+        t->by_uid = by_uid;
+        t->family = family;
+        t->addr_bits = uoa_addr_size(family) * 8;
+        t->bits = by_uid ? 32 : t->addr_bits + 16;
+        t->base = by_uid ? PREF_UID_BASE : PREF_ADDR_BASE;
+        t->top = by_uid ? PREF_TOP_UID : PREF_TOP_ADDR;
+        t->e = e;
+        t->n = 0;
 }
 
-static key key_of_source(const uoa_addr *a, unsigned addr_bytes, uint16_t port)
+static int plan(const policy *p, int family, const policy_rules *have, tree *t, policy_rules *o)
 {
-        key k = {};
-
-        memcpy(k.b, a->bytes, addr_bytes);
-        k.b[addr_bytes] = (uint8_t) (port >> 8);
-        k.b[addr_bytes + 1] = (uint8_t) port;
-        return k;
-}
-
-int policy_plan_rules(const policy *p, int family, policy_rules *ret)
-{
-        unsigned addr_bytes = uoa_addr_size(family);
-        size_t n_addr = 0, n_uid = 0, n_slices = policy_slice_count(p);
-        entry *by_addr = NULL, *by_uid = NULL;
-        tree t = { .family = family, .addr_bits = addr_bytes * 8, .out = ret };
-        size_t n0 = ret->n;
+        size_t n_slices = policy_slice_count(p), n_addrs = 0, n_uids = 0;
+        int r;
 
         for (size_t i = 0; i < n_slices; i++) {
                 const policy_slice *s = policy_slice_at(p, i);
 
-                if (!s->table)
-                        continue;
-                for (size_t j = 0; j < s->n_addrs; j++)
-                        n_addr += s->addrs[j].addr.family == family;
+                for (size_t j = 0; s->table && j < s->n_addrs; j++)
+                        n_addrs += s->addrs[j].addr.family == family;
         }
-        by_addr = calloc(n_addr ? n_addr : 1, sizeof(*by_addr));
-        by_uid = calloc(n_slices ? n_slices : 1, sizeof(*by_uid));
-        if (!by_addr || !by_uid) {
-                free(by_addr);
-                free(by_uid);
+        entry *e = calloc(n_addrs > n_slices ? n_addrs : n_slices ? n_slices : 1, sizeof(*e));
+
+        if (!e)
                 return -ENOMEM;
-        }
-        n_addr = 0;
+        /* By source: every address of the family of every slice with a table. */
+        tree_reset(t, false, family, e);
         for (size_t i = 0; i < n_slices; i++) {
                 const policy_slice *s = policy_slice_at(p, i);
 
-                /* A family the slice has no address of needs no rule: it
-                 * cannot send with such a source (EADDRNOTAVAIL). */
-                if (!s->table || !policy_slice_primary(s, family))
-                        continue;
-                by_uid[n_uid++] = (entry) { key_of_uid(s->uid), key_of_uid(s->uid), s->table };
-                for (size_t j = 0; j < s->n_addrs; j++) {
+                for (size_t j = 0; s->table && j < s->n_addrs; j++) {
                         const policy_address *a = &s->addrs[j];
 
                         if (a->addr.family != family)
                                 continue;
-                        by_addr[n_addr++] = (entry) { key_of_source(&a->addr, addr_bytes, a->shared ? a->port_lo : 0),
-                                                      key_of_source(&a->addr, addr_bytes,
-                                                                    a->shared ? a->port_hi : 0xffff),
-                                                      s->table };
+                        t->e[t->n++] = (entry) { key_of_source(t, a->addr.bytes, a->shared ? a->port_lo : 0),
+                                                 key_of_source(t, a->addr.bytes, a->shared ? a->port_hi : 0xffff),
+                                                 s->table, 0, 0 };
                 }
         }
-        t.bits = t.addr_bits + 16;
-        t.base = PREF_ADDR_BASE;
-        push_tree(&t, PREF_TOP_ADDR, by_addr, n_addr);
-        t.by_uid = true;
-        t.bits = 32;
-        t.base = PREF_UID_BASE;
-        push_tree(&t, PREF_TOP_UID, by_uid, n_uid);
-        if (n_uid) {
-                /* Root's and other users' unbound lookups: past the source
-                 * tree, whose top may cover 0.0.0.0. */
-                policy_rule r = rule_at(&t, PREF_TOP_NO_SOURCE);
+        r = tree_plan(t, have, o);
+        /* By uid, for lookups without a source: every slice with a table and
+         * an address of the family (without one it cannot send from it). */
+        n_addrs = t->n;
+        tree_reset(t, true, family, e);
+        for (size_t i = 0; i < n_slices; i++) {
+                const policy_slice *s = policy_slice_at(p, i);
 
-                r.action = POLICY_RULE_TABLE;
-                r.table = POLICY_RULES_TABLE_MAIN;
-                r.src.family = family;
-                r.src_len = (uint8_t) t.addr_bits;
-                push(&t, &r);
+                if (s->table && policy_slice_primary(s, family))
+                        t->e[t->n++] = (entry) { key_of_uid(s->uid), key_of_uid(s->uid), s->table, 0, 0 };
         }
-        if (n_uid || n_addr)
-                push_main(&t, PREF_TOP_EXIT);
-        free(by_addr);
-        free(by_uid);
-        if (t.err)
+        n_uids = t->n;
+        r = r ? r : tree_plan(t, have, o);
+        if (r == 0 && n_uids) {
+                /* Root's and other users' unbound lookups: past the source
+                 * tree, whose tests may cover 0.0.0.0. */
+                policy_rule x = rule_main(family, PREF_TOP_NO_SOURCE);
+
+                x.src.family = family;
+                x.src_len = (uint8_t) t->addr_bits;
+                r = push(o, &x);
+        }
+        if (r == 0 && (n_uids || n_addrs)) {
+                policy_rule x = rule_main(family, PREF_TOP_EXIT);
+
+                r = push(o, &x);
+        }
+        free(e);
+        return r;
+}
+
+int policy_plan_rules(const policy *p, int family, const policy_rules *have, policy_rules *ret)
+{
+        tree *t = calloc(1, sizeof(*t));
+        policy_rules sorted = {};
+        size_t n0 = ret->n;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (have && have->n) {
+                sorted.v = malloc(have->n * sizeof(*have->v));
+                if (!sorted.v) {
+                        free(t);
+                        return -ENOMEM;
+                }
+                memcpy(sorted.v, have->v, have->n * sizeof(*have->v));
+                sorted.n = have->n;
+                qsort(sorted.v, sorted.n, sizeof(*sorted.v), rule_qcmp);
+        }
+        r = plan(p, family, have && have->n ? &sorted : NULL, t, ret);
+        if (r < 0)
                 ret->n = n0;
-        return t.err;
+        free(sorted.v);
+        free(t);
+        return r;
 }
 
 int policy_rule_cmp(const policy_rule *a, const policy_rule *b)

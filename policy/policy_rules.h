@@ -49,8 +49,10 @@ typedef struct policy_rules {
  * slice's packets to its table, by source address (and port, on a shared
  * address) and, for a lookup without a source yet, by uid. Slices without a
  * table have none, and a slice has none of a family it has no address of.
- * Returns 0 or -ENOMEM. */
-int policy_plan_rules(const policy *p, int family, policy_rules *ret);
+ * have (NULL: none): the rules in force (ours, any order, any family); the
+ * plan keeps their trie where it can, so a change of a few slices changes
+ * a few rules. Returns 0 or -ENOMEM. */
+int policy_plan_rules(const policy *p, int family, const policy_rules *have, policy_rules *ret);
 
 /* A total order on rules, field by field; 0: the same rule. */
 int policy_rule_cmp(const policy_rule *a, const policy_rule *b);

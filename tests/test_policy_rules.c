@@ -24,13 +24,18 @@ static int pref_cmp(const void *x, const void *y)
         return a->pref != b->pref ? (a->pref < b->pref ? -1 : 1) : 0;
 }
 
-static policy_rules plan(const policy *p, int family)
+static policy_rules plan_from(const policy *p, int family, const policy_rules *have)
 {
         policy_rules r = {};
 
-        cr_assert_eq(policy_plan_rules(p, family, &r), 0);
+        cr_assert_eq(policy_plan_rules(p, family, have, &r), 0);
         qsort(r.v, r.n, sizeof(*r.v), pref_cmp);
         return r;
+}
+
+static policy_rules plan(const policy *p, int family)
+{
+        return plan_from(p, family, NULL);
 }
 
 typedef struct flow {
@@ -123,7 +128,7 @@ static flow from(const char *a, uint16_t port)
 /* A policy of n slices, uid 100000 + i, address 10.(i / 256).(i % 256).1
  * and fd00::i, table 5000 + i; every third also a range of 10 ports of the
  * shared 192.0.2.1. */
-static policy *many(unsigned n, unsigned skip)
+static policy *many_and(unsigned n, unsigned skip, const char *more)
 {
         strbuf b = {};
         policy *p;
@@ -138,11 +143,17 @@ static policy *many(unsigned n, unsigned skip)
                         strbuf_printf(&b, "%u address 192.0.2.1 ports %u-%u\n", 100000 + i, 1024 + i / 3 * 10,
                                       1024 + i / 3 * 10 + 9);
         }
+        strbuf_printf(&b, "%s", more);
         text = strbuf_done(&b);
         cr_assert_not_null(text);
         p = parse_ok(text);
         free(text);
         return p;
+}
+
+static policy *many(unsigned n, unsigned skip)
+{
+        return many_and(n, skip, "");
 }
 
 Test(rules, the_design_example_routes_each_slice_by_its_table)
@@ -281,4 +292,100 @@ Test(rules, a_lone_slice_is_four_rules)
         cr_assert_eq(first_table(&r, (flow) { .uid = 1001, .src = A("10.0.0.9") }, NULL), POLICY_RULES_TABLE_MAIN);
         free(r.v);
         policy_free(p);
+}
+
+/* Every slice of p reaches its table first, from each of its addresses
+ * (the middle of a shared range) and by uid; returns the most rules a
+ * lookup tested. */
+static unsigned check_routes(const policy *p, const policy_rules *r4, const policy_rules *r6)
+{
+        unsigned worst = 0, t;
+
+        for (size_t i = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i);
+
+                if (!s->table)
+                        continue;
+                for (size_t j = 0; j < s->n_addrs; j++) {
+                        const policy_address *a = &s->addrs[j];
+                        flow f = { .src = a->addr, .sport = a->shared ? (uint16_t) (a->port_lo + (a->port_hi - a->port_lo) / 2) : 9 };
+
+                        cr_assert_eq(first_table(a->addr.family == AF_INET ? r4 : r6, f, &t), s->table, "%u from %s",
+                                     s->uid, fmt(&a->addr));
+                        worst = t > worst ? t : worst;
+                }
+                if (policy_slice_primary(s, AF_INET)) {
+                        cr_assert_eq(first_table(r4, by_uid(s->uid), &t), s->table, "uid %u", s->uid);
+                        worst = t > worst ? t : worst;
+                }
+        }
+        cr_assert_eq(first_table(r4, by_uid(0), NULL), POLICY_RULES_TABLE_MAIN);
+        return worst;
+}
+
+/* p2's plan made in p1's rules: p2's routes, and how many rules changed. */
+static size_t change(const policy *p1, const policy *p2, unsigned *ret_worst)
+{
+        policy_rules a = plan(p1, AF_INET), a6 = plan(p1, AF_INET6);
+        policy_rules b = plan_from(p2, AF_INET, &a), b6 = plan_from(p2, AF_INET6, &a6);
+        size_t n;
+
+        *ret_worst = check_routes(p2, &b, &b6);
+        n = changed(&a, &b) + changed(&a6, &b6);
+        free(a.v);
+        free(a6.v);
+        free(b.v);
+        free(b6.v);
+        return n;
+}
+
+Test(rules, a_change_is_made_in_the_rules_in_force)
+{
+        enum { N = 3000 };
+        policy *all = many(N, N), *less = many(N, 1234), *far = many_and(N, N,
+                "4000000 address 11.0.0.1\n4000000 address 2001:db8::1\n4000000 table 4000000\n");
+        unsigned worst;
+        size_t n;
+
+        /* One slice less: its rules (two addresses, a uid per family and
+         * a range), and a goto or an exit where its node empties. */
+        cr_assert_leq(change(all, less, &worst), 12);
+        cr_assert_leq(worst, 48);
+        /* Back again, and one far from every other (a uid and addresses
+         * that would make a new root): its rules only. */
+        cr_assert_leq(change(less, all, &worst), 12);
+        n = change(all, far, &worst);
+        /* An address and a uid rule per family, and the goto to a node
+         * that now has an entry of its own. */
+        cr_assert_leq(n, 6, "%zu rules changed", n);
+        cr_assert_leq(worst, 48);
+        policy_free(all);
+        policy_free(less);
+        policy_free(far);
+}
+
+Test(rules, many_new_slices_or_rules_not_ours_to_keep_build_anew)
+{
+        policy *small = many(100, 100), *big = many(1000, 1000);
+        policy_rules a = plan(small, AF_INET), b = plan_from(big, AF_INET, &a), c = plan(big, AF_INET);
+        policy_rules old = {};
+
+        cr_assert_eq(changed(&b, &c), 0, "900 new slices: the trie is built anew");
+        /* An older uoad's rules: one lookup per slice at 1000 + uid. */
+        for (unsigned i = 0; i < 1000; i++) {
+                policy_rule r = { .family = AF_INET, .pref = 1000 + i, .action = POLICY_RULE_TABLE, .table = 5000 + i,
+                                  .has_uid = true, .uid_lo = 100000 + i, .uid_hi = 100000 + i };
+
+                old.v = realloc(old.v, (old.n + 1) * sizeof(*old.v));
+                old.v[old.n++] = r;
+        }
+        free(b.v);
+        b = plan_from(big, AF_INET, &old);
+        cr_assert_eq(changed(&b, &c), 0);
+        free(a.v);
+        free(b.v);
+        free(c.v);
+        free(old.v);
+        policy_free(small);
+        policy_free(big);
 }

@@ -80,13 +80,6 @@ static int nft_apply(const char *script, char *err, size_t errlen)
         return r != 0 ? -EINVAL : 0;
 }
 
-/* The rules a policy wants: policy/policy_rules.c's trees, both families. */
-static void rules_planned(const policy *p, grules *ret)
-{
-        if (policy_plan_rules(p, AF_INET, &ret->l) < 0 || policy_plan_rules(p, AF_INET6, &ret->l) < 0)
-                ret->failed = true;
-}
-
 static int rule_attr(const struct nlattr *a, void *data)
 {
         const struct nlattr **tb = data;
@@ -183,23 +176,28 @@ static void rule_queue(rtnl_batch *b, int type, const policy_rule *r)
  * rule at the front, its goto target already there. Deleting any rule
  * while goto rules exist makes it scan the whole list for gotos aimed at
  * it, so stale gotos go first and the rest is deleted without scans. */
-static int rules_sync(int fd, grules *want)
+static int rules_sync(int fd, const policy *p)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         rtnl_batch add = { .fd = fd }, del = { .fd = fd };
-        grules have = {};
-        const policy_rules *w = &want->l, *h = &have.l;
+        grules have = {}, want = {};
+        const policy_rules *w = &want.l, *h = &have.l;
         size_t i, j;
         int r;
 
         nlh->nlmsg_type = RTM_GETRULE;
         ((struct fib_rule_hdr *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct fib_rule_hdr)))->family = AF_UNSPEC;
         r = rtnl_dump(fd, nlh, rule_parse, &have);
-        if (r == 0 && (have.failed || want->failed))
+        if (r == 0 && have.failed)
                 r = -ENOMEM;
+        /* The trees of policy/policy_rules.c, changed where they stand. */
+        if (r == 0 && p)
+                r = policy_plan_rules(p, AF_INET, &have.l, &want.l);
+        if (r == 0 && p)
+                r = policy_plan_rules(p, AF_INET6, &have.l, &want.l);
         grules_sort(&have);
-        grules_sort(want);
+        grules_sort(&want);
         for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
                 int c = -1;
 
@@ -224,6 +222,7 @@ static int rules_sync(int fd, grules *want)
         free(add.buf);
         free(del.buf);
         free(have.l.v);
+        free(want.l.v);
         return r;
 }
 
@@ -443,7 +442,6 @@ int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t e
          * what is in the kernel is not known to be old's (at start). */
         _cleanup_free_ char *script = old ? policy_plan_nft_update(old, p) : policy_plan_nft(p);
         _cleanup_close_ int fd = -1;
-        grules want = {};
         int r;
 
         (void) d;
@@ -464,9 +462,7 @@ int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t e
          * their cached state), so rules go in while the tables are still
          * empty. A rule whose table is not there yet falls through to the
          * next, as the throw route would. */
-        rules_planned(p, &want);
-        r = rules_sync(fd, &want);
-        free(want.l.v);
+        r = rules_sync(fd, p);
         if (r == 0)
                 r = tables_sync(fd, AF_INET, p);
         if (r == 0)
@@ -480,7 +476,6 @@ int guard_remove(uoad *d)
 {
         _cleanup_free_ char *script = policy_plan_nft_remove();
         _cleanup_close_ int fd = -1;
-        grules none = {};
         char err[256];
         int r, r2;
 
@@ -494,6 +489,6 @@ int guard_remove(uoad *d)
         if (r2 == 0)
                 r2 = tables_sync(fd, AF_INET6, NULL);
         if (r2 == 0)
-                r2 = rules_sync(fd, &none);
+                r2 = rules_sync(fd, NULL);
         return r < 0 ? r : r2;
 }
