@@ -601,6 +601,31 @@ route_check() { # NAME CONDITION-RESULT
         uoat_check "$TAG $1" "$2" "${3:-as described}" "$(uoat_got) stderr '$ERR'"
 }
 
+# The kernel's rule walk (policy/policy_rules.c's tries): with a route in
+# A's table only, A's lookups by uid (no source yet) and from its addresses
+# find it; B's, root's and other sources' do not (main has none).
+route_rule_checks() {
+        local q ua ub
+        ua=$(id -u "$UA") ub=$(id -u "$UB") || return 1
+        for q in "uid $ua" "from 10.77.0.11"; do
+                # shellcheck disable=SC2086 # q is selector words
+                uoat_host ip route get 192.0.2.1 $q
+                route_check "the kernel routes $q to 192.0.2.1 by A's table" \
+                        "$([ "$RC" = 0 ] && has "via 10.77.0.2"; echo $?)"
+                # shellcheck disable=SC2086
+                uoat_host ip -6 route get 2001:db8:5::1 ${q/10.77.0.11/fd77::11}
+                route_check "the kernel routes ${q/10.77.0.11/fd77::11} to 2001:db8:5::1 by A's table" \
+                        "$([ "$RC" = 0 ] && has "via fd77::2"; echo $?)"
+        done
+        for q in "uid $ub" "from 10.77.0.12" "uid 0" "from 10.77.0.1" "from 10.77.0.20 ipproto tcp sport 10005"; do
+                # shellcheck disable=SC2086
+                uoat_host ip route get 192.0.2.1 $q
+                # Main has no route there: "unreachable", not a parse error.
+                route_check "the kernel does not route $q by A's table" \
+                        "$([ "$RC" != 0 ] && [[ $ERR == *unreachable* ]]; echo $?)"
+        done
+}
+
 route_writes() {
         ip_as "$UA" route add 192.0.2.0/24 via 10.77.0.2
         route_check "ip route add in the slice's table" "$RC"
@@ -630,6 +655,7 @@ route_writes() {
         route_check "root sees the IPv6 route in table 100" "$(has 2001:db8:5::/64; echo $?)"
         ip_as "$UA" -6 route show
         route_check "ip -6 route show lists it" "$(has 2001:db8:5::/64; echo $?)"
+        route_rule_checks
         ip_as "$UA" route del 192.0.2.0/24
         route_check "ip route del" "$RC"
         ip_as "$UA" route add 198.18.1.0/24 via 10.77.0.2
