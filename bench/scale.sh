@@ -4,10 +4,14 @@
 # --engine bpf in a fresh namespace with a generated policy (bench/decide
 # gen: one IPv4 and one IPv6 address per slice, optionally a table): time
 # until its socket serves (everything applied), its resident memory, a
-# one-line `uoamap add` (the reload of one slice), `uoamap show UID`; and
-# root's unconnected UDP request/response rate to a routed peer while that
-# uoad runs, over the same with no uoad (routing through every slice's
-# `ip rule`s). Output on stdout and in BUILD_DIR/bench/scale.txt.
+# one-line `uoamap add` (the reload of one slice; then one that gives it a
+# table, which changes routing rules), `uoamap show UID`; and the cost of
+# routing and the guard per packet: unconnected UDP request/response and TCP
+# connect rates to a routed peer, root's (ratio to no uoad) and a slice's
+# (the middle one of the generated policy, unwrapped: the kernel engine
+# binds its sockets; ratio to the same slice with 10 slices). Every packet
+# passes the guard's nft sets and the rule trees (policy/policy_rules.c).
+# Output on stdout and in BUILD_DIR/bench/scale.txt.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +24,7 @@ uoat_tmp_setup "${1:-build}" || exit 1
 uoat_bpffs_setup || { uoat_warn "no bpf file system"; exit 1; }
 OUT=$BUILD/bench/scale.txt
 mkdir -p "$BUILD/bench"
-N_RR=20000
+N_RR=10000
 
 # The peer for the routing row: root's datagrams go out of veth0 to P.
 uoat_netns_add "$H" && uoat_netns_add "$P" || exit 1
@@ -30,12 +34,33 @@ ip -n "$H" link add veth0 type veth peer name veth0 netns "$P" &&
 uoat_spawn "$P" "$T/rr-server.log" "$BUILD/bench/rr" udp-server 5001
 sleep 0.2
 
-root_rr() { ip netns exec "$H" "$BUILD/bench/rr" udp-rr 10.77.0.2 5001 $N_RR | awk '{ print $2 }'; }
+uoat_spawn "$P" "$T/crr-server.log" "$BUILD/bench/rr" tcp-server 5002
+# The slices' addresses (bench/decide gen: 10.0.0.0/12) are on-link for P.
+ip -n "$P" route add 10.0.0.0/12 dev veth0 || exit 1
+sleep 0.2
+
+# rate AS TEST N: requests per second of `rr TEST` to P, as root or uid AS:
+# the median of three runs.
+rate() {
+        local as=$1 test=$2 n=$3 port=5001 i
+        [ "$test" = tcp-crr ] && port=5002
+        for i in 1 2 3; do
+                ip netns exec "$H" setpriv --reuid="$as" --regid="$as" --clear-groups \
+                        "$BUILD/bench/rr" "$test" 10.77.0.2 $port "$n" | awk '{ print $2 }'
+        done | sort -g | sed -n 2p
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # size N [tables] [v4]: one row.
 size() {
-        local n=$1 how=${2:-} v4=${3:-} conf=$T/scale.conf sock=$T/scale.sock t0 up rss add show rr pid i
+        local n=$1 how=${2:-} v4=${3:-} conf=$T/scale.conf sock=$T/scale.sock t0 up rss add addt show pid i
+        local rr crr srr scrr mid a addr=""
         "$BUILD/bench/decide" gen "$n" $how >"$conf" || return 1
+        # The measured slice: decide gen's slice n/2 (uid 200000 + i,
+        # address 10.a/24 with a = i + 1), its address on the host.
+        mid=$((200000 + n / 2)) a=$((n / 2 + 1))
+        addr=10.$(((a >> 16) & 255)).$(((a >> 8) & 255)).$((a & 255))
+        ip -n "$H" addr add "$addr/32" dev veth0 || return 1
         [ -n "$v4" ] && sed -i '/ fd00:/d' "$conf"
         t0=$(uoat_now_ms)
         uoat_uoad_spawn "$H" "$T/scale-uoad.log" --config "$conf" --socket "$sock"
@@ -53,20 +78,42 @@ size() {
         ip netns exec "$H" "$BUILD/uoamap" --socket "$sock" add "4000000 address 11.0.0.1" || return 1
         add=$(($(uoat_now_ms) - t0))
         t0=$(uoat_now_ms)
+        ip netns exec "$H" "$BUILD/uoamap" --socket "$sock" add "4000000 table 4000000" || return 1
+        addt=$(($(uoat_now_ms) - t0))
+        t0=$(uoat_now_ms)
         ip netns exec "$H" "$BUILD/uoamap" --socket "$sock" show 200001 >/dev/null || return 1
         show=$(($(uoat_now_ms) - t0))
-        rr=$(root_rr)
+        if [ -n "$how" ] && [ "$n" -le 10000 ]; then
+                rr=$(rate 0 udp-rr $N_RR) crr=$(rate 0 tcp-crr $N_CRR)
+                srr=$(rate "$mid" udp-rr $N_RR) scrr=$(rate "$mid" tcp-crr $N_CRR)
+                [ "$n" = 10 ] && SRR10=$srr SCRR10=$scrr
+        else
+                rr=- crr=- srr=- scrr=-
+        fi
         kill -TERM "$pid"
         wait "$pid" 2>/dev/null
-        printf '%-8s %-14s %9s %9s %9s %9s %12s %6s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
-                "$show" "$rr" "$(awk -v a="$rr" -v b="$RR0" 'BEGIN { printf "%.2f", a / b }')"
+        ip -n "$H" addr del "$addr/32" dev veth0
+        if [ "$rr" = - ]; then
+                printf '%-7s %-13s %7s %7s %6s %6s %6s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
+                        "$addt" "$show"
+                return
+        fi
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %8s %4s %7s %4s %8s %4s %7s %4s\n' "$n" \
+                "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" "$addt" "$show" \
+                "$rr" "$(ratio "$rr" "$RR0")" "$crr" "$(ratio "$crr" "$CRR0")" \
+                "$srr" "$(ratio "$srr" "${SRR10:-0}")" "$scrr" "$(ratio "$scrr" "${SCRR10:-0}")"
 }
 
-RR0=$(root_rr)
+N_CRR=3000
+rate 0 udp-rr 2000 >/dev/null # warm: neighbours resolved, caches filled
+RR0=$(rate 0 udp-rr $N_RR) CRR0=$(rate 0 tcp-crr $N_CRR)
 {
         echo "uoa scale: $(uname -r), $(nproc) CPUs; one run; uoad --engine bpf"
-        echo "(root udp-rr: root's unconnected UDP request/response to a routed peer while uoad runs; ratio: to no uoad, $RR0/s)"
-        printf '%-8s %-14s %9s %9s %9s %9s %12s %6s\n' slices policy "up ms" "RSS kB" "add ms" "show ms" "root rr/s" ratio
+        echo "up: until uoad serves, everything applied; add: a one-line uoamap add (an address; then a table);"
+        echo "udp: unconnected UDP request/response per s, crr: TCP connect+request+close per s, to a routed peer;"
+        echo "(medians of 3) root x: to no uoad (udp $RR0/s, crr $CRR0/s); slice x: the same slice's with 10 slices"
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %8s %4s %7s %4s %8s %4s %7s %4s\n' slices policy "up ms" "RSS kB" \
+                "add ms" "+table" "show" "root udp" x "crr" x "slice udp" x "crr" x
         size 10 tables
         size 100 tables
         size 1000 tables
