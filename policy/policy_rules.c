@@ -17,14 +17,14 @@
  * node's keys differ (so a test names the node's whole prefix, and a source
  * that is no slice's leaves after a rule or two), at most TREE_LEVELS deep;
  * node i of the heap numbering sits at prefs base + 3i (its entries, its
- * tests, an exit), a subtree of one key is that key's rule in its parent's
- * tests, and every node ends in `lookup main`: what a slice's table throws
- * back, and what matches no key, is routed by main at once, as it was when
- * the lookup fell past every slice rule to pref 32766. A lookup walks about
- * two rules per level and the entries of one node.
+ * tests, an exit), a subtree of one key (IPv6: up to eight) is its keys'
+ * rules in its parent's tests, and every node ends in `lookup main`: what a
+ * slice's table throws back, and what matches no key, is routed by main at
+ * once, as it was when the lookup fell past every slice rule to pref 32766.
+ * A lookup walks about two rules per level and the entries of one node.
  *
  * Built from nothing, the trie depends on the keys only. A change is made
- * in the trie the kernel has (plan_adopt): its nodes stay where they are, a
+ * in the trie the kernel has (adopt()): its nodes stay where they are, a
  * new key becomes an entry of the deepest node whose prefix holds it, a
  * node with no key left goes; so one slice more or less changes its own
  * rules and at most a goto and an exit on its path, whatever the others
@@ -285,8 +285,17 @@ static void split(unsigned bit, const entry *e, size_t n, size_t *nl, size_t *no
         *no = i - *nl;
 }
 
-/* e[0..n) below parent, in the subtree of heap node id (depth d): one key
- * is a rule in the parent's tests; more make node id, split where they
+/* How many keys a subtree may have and still be their rules in its
+ * parent's tests, with no node of its own. IPv6: eight, as every IPv6 rule
+ * added or deleted makes the kernel walk every IPv6 table (it renews their
+ * serial numbers), so fewer rules are worth a few more tested per lookup. */
+static size_t inline_keys(const tree *t)
+{
+        return t->family == AF_INET6 ? 8 : 1;
+}
+
+/* e[0..n) below parent, in the subtree of heap node id (depth d): a few
+ * keys are rules in the parent's tests; more make node id, split where they
  * first differ, those straddling that bit (at the last level: all) its
  * entries. */
 static void grow(tree *t, uint16_t parent, uint16_t id, unsigned d, entry *e, size_t n)
@@ -295,9 +304,11 @@ static void grow(tree *t, uint16_t parent, uint16_t id, unsigned d, entry *e, si
         unsigned bit;
         size_t nl = 0, no = n;
 
-        if (n == 1) {
-                e->node = parent;
-                e->slot = 1;
+        if (n <= inline_keys(t)) {
+                for (size_t k = 0; k < n; k++) {
+                        e[k].node = parent;
+                        e[k].slot = 1;
+                }
                 return;
         }
         bit = key_common(&e[0].lo, &e[n - 1].hi, t->bits);

@@ -167,6 +167,16 @@ static void rule_queue(rtnl_batch *b, int type, const policy_rule *r)
         rtnl_batch_add(b, nlh);
 }
 
+/* Whether rules_sync() adds r in its second pass: an IPv6 rule that looks
+ * up a slice table. Every IPv6 rule change makes the kernel walk every IPv6
+ * table, and a rule creates the table it names; so the gotos and lookups of
+ * main go in while the slice tables do not exist yet. (A goto whose target
+ * is not there yet waits, unresolved, skipped by lookups, until it is.) */
+static bool rule_late(const policy_rule *r)
+{
+        return r->family == AF_INET6 && r->action == POLICY_RULE_TABLE && r->table != POLICY_RULES_TABLE_MAIN;
+}
+
 /* Bring our rules to `want`: add what is missing first, then delete what is
  * no longer wanted, so a lookup never finds a slice without its rule in
  * between. Both lists sorted and merged: O(n log n) for tens of thousands of
@@ -198,14 +208,17 @@ static int rules_sync(int fd, const policy *p)
                 r = policy_plan_rules(p, AF_INET6, &have.l, &want.l);
         grules_sort(&have);
         grules_sort(&want);
-        for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
-                int c = -1;
+        for (int pass = 0; pass < 2; pass++)
+                for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
+                        int c = -1;
 
-                while (j > 0 && (c = policy_rule_cmp(&h->v[j - 1], &w->v[i])) > 0)
-                        j--;
-                if (j == 0 || c != 0)
-                        rule_queue(&add, RTM_NEWRULE, &w->v[i]);
-        }
+                        if (rule_late(&w->v[i]) != (pass == 1))
+                                continue;
+                        while (j > 0 && (c = policy_rule_cmp(&h->v[j - 1], &w->v[i])) > 0)
+                                j--;
+                        if (j == 0 || c != 0)
+                                rule_queue(&add, RTM_NEWRULE, &w->v[i]);
+                }
         r = r < 0 ? r : rtnl_batch_done(&add);
         for (int pass = 0; pass < 2; pass++)
                 for (i = 0, j = 0; r == 0 && i < h->n; i++) {
