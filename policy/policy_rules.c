@@ -28,7 +28,7 @@
  * new key becomes an entry of the deepest node whose prefix holds it, a
  * node with no key left goes; so one slice more or less changes its own
  * rules and at most a goto and an exit on its path, whatever the others
- * are. After many additions the trie is rebuilt (ADOPT_NEW_MAX). */
+ * are. When additions have made lookups longer (ADOPT_SLACK), it is rebuilt. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +37,16 @@
 #include "policy/policy_rules.h"
 
 #define TREE_LEVELS 11u
-#define TREE_NODES ((1u << (TREE_LEVELS + 1)) - 1)
+/* Node ids, level by level: level d holds a band of ids kept free for the
+ * nodes a change puts above one of the level's (adopt_mend()), then the
+ * level's 2^d heap positions, where a trie built anew puts its nodes. A
+ * parent's id is below its children's: a goto only jumps forward. */
+#define BAND(d) (16u + (1u << (d)) / 8)
+#define LEVEL_IDS(d) (BAND(d) + (1u << (d)))
+#define TREE_NODES \
+        (LEVEL_IDS(0) + LEVEL_IDS(1) + LEVEL_IDS(2) + LEVEL_IDS(3) + LEVEL_IDS(4) + LEVEL_IDS(5) + LEVEL_IDS(6) + \
+         LEVEL_IDS(7) + LEVEL_IDS(8) + LEVEL_IDS(9) + LEVEL_IDS(10) + LEVEL_IDS(11))
+_Static_assert(TREE_LEVELS == 11, "TREE_NODES sums the levels 0..11");
 #define TOP TREE_NODES /* the node id of a tree's top */
 #define NONE UINT16_MAX
 /* Each tree's top: its entries, then its tests; the uid tree's first, as a
@@ -50,9 +59,10 @@
 #define PREF_ADDR_BASE (PREF_TOP_UID + 6)
 #define PREF_UID_BASE (PREF_ADDR_BASE + 3 * TREE_NODES)
 _Static_assert(PREF_UID_BASE + 3 * TREE_NODES - 1 <= POLICY_RULES_PREF_MAX, "the trees fit below main's rule");
-/* Keys the adopted trie may have gained since it was built, before it is
- * rebuilt: each costs the lookups through its node one rule more. */
-#define ADOPT_NEW_MAX(n) (16 + (n) / 16)
+/* How many more rules than in the trie built anew a lookup may test in an
+ * adopted one (keys added since it was built sit above where they would
+ * be): past that, it is built anew. */
+#define ADOPT_SLACK 12
 
 /* A key, most significant bit first: a uid (32 bits), or an address then a
  * port (48 or 144 bits). */
@@ -83,6 +93,7 @@ typedef struct tree {
         uint32_t top;       /* the top's entries' pref; its tests: top + 1 */
         node nodes[TREE_NODES + 1];
         uint16_t child[TREE_NODES + 1], sibling[TREE_NODES]; /* adopt(): the tests of each */
+        bool busy[TREE_NODES];  /* adopt(): the kernel has rules at its prefs */
         entry *e;
         size_t n;
 } tree;
@@ -294,23 +305,87 @@ static size_t inline_keys(const tree *t)
         return t->family == AF_INET6 ? 8 : 1;
 }
 
-/* e[0..n) below parent, in the subtree of heap node id (depth d): a few
- * keys are rules in the parent's tests; more make node id, split where they
- * first differ, those straddling that bit (at the last level: all) its
- * entries. */
-static void grow(tree *t, uint16_t parent, uint16_t id, unsigned d, entry *e, size_t n)
+static unsigned level_first(unsigned d)
 {
-        node *x = &t->nodes[id];
+        unsigned id = 0;
+
+        for (unsigned k = 0; k < d; k++)
+                id += LEVEL_IDS(k);
+        return id;
+}
+
+static uint16_t heap_id(unsigned d, unsigned h)
+{
+        return (uint16_t) (level_first(d) + BAND(d) + h);
+}
+
+static bool in_band(unsigned id)
+{
+        for (unsigned d = 0, first = 0; d <= TREE_LEVELS; first += LEVEL_IDS(d), d++)
+                if (id < first + LEVEL_IDS(d))
+                        return id < first + BAND(d);
+        return false;
+}
+
+static bool id_free(const tree *t, unsigned id)
+{
+        return !t->nodes[id].used && !t->busy[id];
+}
+
+/* For a subtree of new keys: the first free id past lo outside the bands. */
+static uint16_t node_free(const tree *t, unsigned lo)
+{
+        for (unsigned id = lo; id < TREE_NODES; id++)
+                if (id_free(t, id) && !in_band(id))
+                        return (uint16_t) id;
+        return NONE;
+}
+
+/* For a node between two: the middle of the longest run of free ids in
+ * lo..hi-1, so that there is room on both sides for the next. */
+static uint16_t node_between(const tree *t, unsigned lo, unsigned hi)
+{
+        unsigned best = 0, best_len = 0;
+
+        for (unsigned id = lo; id < hi;) {
+                unsigned run = id;
+
+                while (run < hi && id_free(t, run))
+                        run++;
+                if (run - id > best_len) {
+                        best = id;
+                        best_len = run - id;
+                }
+                id = run + 1;
+        }
+        return best_len ? (uint16_t) (best + best_len / 2) : NONE;
+}
+
+/* e[0..n) below parent, at depth d: a few keys are rules in the parent's
+ * tests; more make a node, split where they first differ, those straddling
+ * that bit (at the last level: all) its entries. The node is at heap
+ * position h of level d, its children likewise; or, with h NONE, at the
+ * first free id past its parent, its children likewise. Returns false when
+ * no id is free. */
+static bool grow(tree *t, uint16_t parent, unsigned h, unsigned d, entry *e, size_t n)
+{
+        bool heap = h != NONE;
+        uint16_t id;
         unsigned bit;
         size_t nl = 0, no = n;
+        node *x;
 
         if (n <= inline_keys(t)) {
                 for (size_t k = 0; k < n; k++) {
                         e[k].node = parent;
                         e[k].slot = 1;
                 }
-                return;
+                return true;
         }
+        id = heap ? heap_id(d, h) : node_free(t, parent == TOP ? 0 : parent + 1u);
+        if (id == NONE)
+                return false;
+        x = &t->nodes[id];
         bit = key_common(&e[0].lo, &e[n - 1].hi, t->bits);
         *x = (node) { .used = true, .parent = parent, .lo = key_cut(&e[0].lo, bit, false),
                       .hi = key_cut(&e[0].lo, bit, true) };
@@ -321,10 +396,10 @@ static void grow(tree *t, uint16_t parent, uint16_t id, unsigned d, entry *e, si
                 e[k].slot = 0;
         }
         x->entries = no > 0;
-        if (nl)
-                grow(t, id, (uint16_t) (2 * id + 1), d + 1, e, nl);
-        if (n - nl - no)
-                grow(t, id, (uint16_t) (2 * id + 2), d + 1, e + nl + no, n - nl - no);
+        unsigned left = heap ? 2 * h : NONE, right = heap ? 2 * h + 1 : NONE;
+
+        return (!nl || grow(t, id, left, d + 1, e, nl)) &&
+               (n - nl - no == 0 || grow(t, id, right, d + 1, e + nl + no, n - nl - no));
 }
 
 /* ---- a change in the kernel's trie ------------------------------------------------ */
@@ -361,17 +436,19 @@ static int goto_node(const tree *t, const policy_rule *g, uint16_t *ret_parent)
 }
 
 /* Take the kernel's trie (have: sorted, ours) and put the keys in it; false
- * when it is not one of ours to keep (inconsistent, or too many new keys). */
+ * when it is not one of ours to keep (inconsistent). */
 static bool adopt(tree *t, const policy_rules *have)
 {
-        size_t fresh = 0;
-
         memset(t->nodes, 0, sizeof(t->nodes));
+        memset(t->busy, 0, sizeof(t->busy));
         for (size_t i = 0; i < have->n; i++) {
+                const policy_rule *r = &have->v[i];
                 uint16_t parent;
-                int id = goto_node(t, &have->v[i], &parent);
+                int id = goto_node(t, r, &parent);
                 node *x;
 
+                if (r->family == t->family && r->pref >= t->base && r->pref < t->base + 3 * TREE_NODES)
+                        t->busy[(r->pref - t->base) / 3] = true;
                 if (id < 0)
                         continue;
                 x = &t->nodes[id];
@@ -418,14 +495,9 @@ static bool adopt(tree *t, const policy_rules *have)
                 e->node = at;
                 e->slot = 1;
                 r = rule_entry(t, e);
-                if (straddles || !have_rule(have, &r)) {
+                if (straddles || !have_rule(have, &r))
                         e->slot = 0;
-                        r = rule_entry(t, e);
-                }
-                fresh += !have_rule(have, &r);
         }
-        if (fresh > ADOPT_NEW_MAX(t->n))
-                return false;
         /* Keep the nodes on some key's way; note which have entries. */
         {
                 bool live[TREE_NODES + 1] = {};
@@ -451,16 +523,173 @@ static int entry_cmp(const void *x, const void *y)
         return key_cmp(&((const entry *) x)->lo, &((const entry *) y)->lo);
 }
 
-/* The tree of t->e (sorted): in have's trie when it can be kept, else new. */
+/* Keys a node may hold above where they would be built (added since: they
+ * fell outside its children's blocks) before they get a subtree. */
+#define ADOPT_MISPLACED_MAX 4
+
+static unsigned node_depth(const tree *t, uint16_t id)
+{
+        unsigned d = 0;
+
+        for (; id != TOP; id = t->nodes[id].parent)
+                d++;
+        return d;
+}
+
+/* Grow e[0..n) (sorted, a copy) below parent at depth d with free ids, and
+ * write where each went back to the tree's entries at[0..n). */
+static bool grow_copy(tree *t, uint16_t parent, unsigned d, entry *e, const size_t *at, size_t n)
+{
+        bool ok = grow(t, parent, NONE, d, e, n);
+
+        for (size_t k = 0; ok && k < n; k++) {
+                t->e[at[k]].node = e[k].node;
+                t->e[at[k]].slot = e[k].slot;
+        }
+        return ok;
+}
+
+/* Put keys e[0..n) (sorted; all in the half of parent's block that child c
+ * is in, none in c's block) above c: a node where they and c's block first
+ * differ, between parent and c, with c below it on its side, the keys of
+ * the other side in a subtree of their own; again for keys on c's side.
+ * Nothing under c moves. False when no id between parent and c is free. */
+static bool insert_above(tree *t, uint16_t parent, unsigned d, uint16_t c, entry *e, const size_t *at, size_t n)
+{
+        node *y = &t->nodes[c];
+        const key *lo = key_cmp(&e[0].lo, &y->lo) < 0 ? &e[0].lo : &y->lo;
+        const key *hi = key_cmp(&e[n - 1].hi, &y->hi) > 0 ? &e[n - 1].hi : &y->hi;
+        unsigned bit = key_common(lo, hi, t->bits);
+        uint16_t id = node_between(t, parent == TOP ? 0 : parent + 1u, c);
+        bool side = key_bit(&y->lo, bit);
+        size_t nl, no;
+
+        if (id == NONE)
+                return false;
+        t->nodes[id] = (node) { .used = true, .parent = parent, .lo = key_cut(lo, bit, false),
+                                .hi = key_cut(lo, bit, true) };
+        y->parent = id;
+        split(bit, e, n, &nl, &no);
+        for (size_t k = nl; k < nl + no; k++) {
+                t->e[at[k]].node = id;
+                t->e[at[k]].slot = 0;
+        }
+        if (side)
+                return grow_copy(t, id, d + 1, e, at, nl) &&
+                       (n - nl - no == 0 || insert_above(t, id, d + 1, c, e + nl + no, at + nl + no, n - nl - no));
+        return (!nl || insert_above(t, id, d + 1, c, e, at, nl)) &&
+               grow_copy(t, id, d + 1, e + nl + no, at + nl + no, n - nl - no);
+}
+
+/* Node x (or the top), adopted, holds more than a few keys that fell
+ * outside its children (they were added since it was built): give each
+ * half of its block such keys are in a subtree for them, above the child
+ * there if there is one, so nothing built moves. False when ids ran out. */
+static bool mend_node(tree *t, uint16_t x, entry *tmp, size_t *at)
+{
+        unsigned d = x == TOP ? 0 : node_depth(t, x) + 1;
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n; i++)
+                if (t->e[i].node == x && t->e[i].slot == 0) {
+                        tmp[n] = t->e[i];
+                        at[n++] = i;
+                }
+        if (n <= ADOPT_MISPLACED_MAX || (x != TOP && d > TREE_LEVELS))
+                return true;
+        /* At the top the halves are the whole key space; below, x's. */
+        for (unsigned half = 0; half < (x == TOP ? 1u : 2u); half++) {
+                size_t first = n, count = 0;
+                uint16_t c = NONE;
+                unsigned bit = x == TOP ? 0 : key_common(&t->nodes[x].lo, &t->nodes[x].hi, t->bits);
+
+                for (size_t k = 0; k < n; k++)
+                        if (x == TOP || (key_bit(&tmp[k].lo, bit) == half && key_bit(&tmp[k].hi, bit) == half)) {
+                                first = count++ ? first : k;
+                        }
+                if (count <= ADOPT_MISPLACED_MAX)
+                        continue;
+                for (uint16_t id = t->child[x]; id != NONE; id = t->sibling[id])
+                        if (x == TOP || key_bit(&t->nodes[id].lo, bit) == half)
+                                c = id;
+                /* A top with no node: the trie was a few keys, or not ours. */
+                if (x == TOP && c == NONE)
+                        return false;
+                if (c == NONE ? !grow_copy(t, x, d, tmp + first, at + first, count)
+                              : !insert_above(t, x, d, c, tmp + first, at + first, count))
+                        return false;
+        }
+        return true;
+}
+
+/* Mend every node of the adopted trie, parents first; then note which
+ * nodes have entries of their own. */
+static bool adopt_mend(tree *t)
+{
+        entry *tmp = malloc(t->n * sizeof(*tmp));
+        size_t *at = malloc(t->n * sizeof(*at));
+        uint32_t own[TREE_NODES + 1] = {};
+        bool ok = tmp && at;
+
+        for (size_t i = 0; i < t->n; i++)
+                own[t->e[i].node] += t->e[i].slot == 0;
+        if (ok && own[TOP] > ADOPT_MISPLACED_MAX)
+                ok = mend_node(t, TOP, tmp, at);
+        for (uint16_t x = 0; ok && x < TREE_NODES; x++)
+                if (t->nodes[x].used && own[x] > ADOPT_MISPLACED_MAX)
+                        ok = mend_node(t, x, tmp, at);
+        for (uint16_t id = 0; id < TREE_NODES; id++)
+                t->nodes[id].entries = false;
+        for (size_t i = 0; i < t->n; i++)
+                if (t->e[i].node != TOP && t->e[i].slot == 0)
+                        t->nodes[t->e[i].node].entries = true;
+        free(tmp);
+        free(at);
+        return ok;
+}
+
+/* The most rules a lookup can test: each node's rules (entries, tests and
+ * exit) summed down the longest way (a parent's id is below its child's). */
+static size_t walk_most(const tree *t)
+{
+        uint32_t c[TREE_NODES + 1] = {}, way[TREE_NODES + 1];
+        size_t most;
+
+        for (size_t i = 0; i < t->n; i++)
+                c[t->e[i].node]++;
+        for (uint16_t id = 0; id < TREE_NODES; id++)
+                if (t->nodes[id].used) {
+                        c[t->nodes[id].parent]++;
+                        c[id]++;
+                }
+        most = way[TOP] = c[TOP] + 1;
+        for (uint16_t id = 0; id < TREE_NODES; id++)
+                if (t->nodes[id].used) {
+                        way[id] = way[t->nodes[id].parent] + c[id];
+                        most = way[id] > most ? way[id] : most;
+                }
+        return most;
+}
+
+static void build(tree *t)
+{
+        memset(t->nodes, 0, sizeof(t->nodes));
+        grow(t, TOP, 0, 0, t->e, t->n); /* heap positions never run out */
+}
+
+/* The tree of t->e: in have's trie when that can be kept and is not much
+ * worse than one built anew, else anew. */
 static int tree_plan(tree *t, const policy_rules *have, policy_rules *o)
 {
+        size_t most;
+
         if (!t->n)
                 return 0;
         qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
-        if (!have || !adopt(t, have)) {
-                memset(t->nodes, 0, sizeof(t->nodes));
-                grow(t, TOP, 0, 0, t->e, t->n);
-        }
+        build(t);
+        most = walk_most(t);
+        if (have && (!adopt(t, have) || !adopt_mend(t) || walk_most(t) > most + ADOPT_SLACK))
+                build(t);
         return tree_emit(t, o);
 }
 

@@ -47,6 +47,19 @@ static void grules_add(grules *g, const policy_rule *r)
         l->v[l->n++] = *r;
 }
 
+/* Our rules as the last rules_sync() left them: a reload diffs against
+ * this instead of dumping tens of thousands of rules. Dropped on any error
+ * (the next sync dumps), and at removal. */
+static grules rules_cache;
+static bool rules_cache_valid;
+
+static void rules_cache_drop(void)
+{
+        free(rules_cache.l.v);
+        rules_cache = (grules) {};
+        rules_cache_valid = false;
+}
+
 static int grule_cmp(const void *x, const void *y)
 {
         return policy_rule_cmp(x, y);
@@ -186,7 +199,7 @@ static bool rule_late(const policy_rule *r)
  * rule at the front, its goto target already there. Deleting any rule
  * while goto rules exist makes it scan the whole list for gotos aimed at
  * it, so stale gotos go first and the rest is deleted without scans. */
-static int rules_sync(int fd, const policy *p)
+static int rules_sync_from(int fd, const policy *p, bool cached)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -196,9 +209,17 @@ static int rules_sync(int fd, const policy *p)
         size_t i, j;
         int r;
 
-        nlh->nlmsg_type = RTM_GETRULE;
-        ((struct fib_rule_hdr *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct fib_rule_hdr)))->family = AF_UNSPEC;
-        r = rtnl_dump(fd, nlh, rule_parse, &have);
+        if (cached) {
+                have = rules_cache;
+                rules_cache = (grules) {};
+                r = 0;
+        } else {
+                nlh->nlmsg_type = RTM_GETRULE;
+                ((struct fib_rule_hdr *) mnl_nlmsg_put_extra_header(nlh, sizeof(struct fib_rule_hdr)))->family =
+                        AF_UNSPEC;
+                r = rtnl_dump(fd, nlh, rule_parse, &have);
+        }
+        rules_cache_drop();
         if (r == 0 && have.failed)
                 r = -ENOMEM;
         /* The trees of policy/policy_rules.c, changed where they stand. */
@@ -235,9 +256,26 @@ static int rules_sync(int fd, const policy *p)
         free(add.buf);
         free(del.buf);
         free(have.l.v);
-        free(want.l.v);
+        if (r == 0 && !want.failed) {
+                rules_cache = want; /* sorted */
+                rules_cache_valid = true;
+        } else
+                free(want.l.v);
         return r;
 }
+
+/* From the cache when there is one; when that fails (the kernel's rules
+ * are not what it says: someone changed ours), again from a dump. */
+static int rules_sync(int fd, const policy *p)
+{
+        int r = rules_sync_from(fd, p, rules_cache_valid);
+
+        if (r < 0 && r != -ENOMEM)
+                r = rules_sync_from(fd, p, false);
+        return r;
+}
+
+
 
 /* A `throw default` of the worst metric in a slice table: the table exists
  * (a filtered dump of a missing table fails with ENOENT), a lookup that finds
@@ -449,6 +487,31 @@ static int tables_sync(int fd, int family, const policy *p)
         return r;
 }
 
+/* A reload from old: only the tables that are new get their throw route
+ * (no dump of every table's routes); a table that went needs emptying, a
+ * dump of the family (tables_sync()). */
+static int tables_update(int fd, int family, const policy *old, const policy *p)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        rtnl_batch add = { .fd = fd, .tolerate = -EEXIST };
+        size_t n_old = 0, n_new = 0;
+        _cleanup_free_ uint32_t *was = tables_wanted(old, &n_old);
+        _cleanup_free_ uint32_t *now = tables_wanted(p, &n_new);
+        int r;
+
+        if ((n_old && !was) || (n_new && !now))
+                return -ENOMEM;
+        for (size_t i = 0; i < n_old; i++)
+                if (!table_in(now, n_new, was[i]))
+                        return tables_sync(fd, family, p);
+        for (size_t i = 0; i < n_new; i++)
+                if (!table_in(was, n_old, now[i]))
+                        rtnl_batch_add(&add, throw_msg(buf, RTM_NEWROUTE, family, now[i]));
+        r = rtnl_batch_done(&add);
+        free(add.buf);
+        return r;
+}
+
 int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t errlen)
 {
         /* Element by element from the plan in force; the whole table when
@@ -476,10 +539,9 @@ int guard_apply(uoad *d, const policy *old, const policy *p, char *err, size_t e
          * empty. A rule whose table is not there yet falls through to the
          * next, as the throw route would. */
         r = rules_sync(fd, p);
-        if (r == 0)
-                r = tables_sync(fd, AF_INET, p);
-        if (r == 0)
-                r = tables_sync(fd, AF_INET6, p);
+        for (int f = 0; r == 0 && f < 2; f++)
+                r = old ? tables_update(fd, f ? AF_INET6 : AF_INET, old, p)
+                        : tables_sync(fd, f ? AF_INET6 : AF_INET, p);
         if (r < 0)
                 snprintf(err, errlen, "routing rules and tables: %s", strerror(-r));
         return r;
@@ -503,5 +565,6 @@ int guard_remove(uoad *d)
                 r2 = tables_sync(fd, AF_INET6, NULL);
         if (r2 == 0)
                 r2 = rules_sync(fd, NULL);
+        rules_cache_drop();
         return r < 0 ? r : r2;
 }
