@@ -15,20 +15,22 @@
  *
  * A tree is a binary trie of the keys, split at the first bit where a
  * node's keys differ (so a test names the node's whole prefix, and a source
- * that is no slice's leaves after a rule or two), at most TREE_LEVELS deep;
- * node i of the heap numbering sits at prefs base + 3i (its entries, its
- * tests, an exit), a subtree of one key (IPv6: up to eight) is its keys'
- * rules in its parent's tests, and every node ends in `lookup main`: what a
- * slice's table throws back, and what matches no key, is routed by main at
- * once, as it was when the lookup fell past every slice rule to pref 32766.
- * A lookup walks about two rules per level and the entries of one node.
+ * that is no slice's leaves after a rule or two), TREE_LEVELS deep as built;
+ * node id i sits at prefs base + 3i (its entries, its tests, an exit), a
+ * subtree of one key (IPv6: up to eight) is its keys' rules in its parent's
+ * tests, and every node ends in `lookup main`: what a slice's table throws
+ * back, and what matches no key, is routed by main at once, as it was when
+ * the lookup fell past every slice rule to pref 32766. A lookup walks about
+ * two rules per level and the entries of one node.
  *
  * Built from nothing, the trie depends on the keys only. A change is made
- * in the trie the kernel has (adopt()): its nodes stay where they are, a
- * new key becomes an entry of the deepest node whose prefix holds it, a
- * node with no key left goes; so one slice more or less changes its own
- * rules and at most a goto and an exit on its path, whatever the others
- * are. When additions have made lookups longer (ADOPT_SLACK), it is rebuilt. */
+ * in the trie the kernel has (adopt()): its nodes keep their ids, a new key
+ * becomes an entry of the deepest node whose prefix holds it, a few such
+ * keys at one node get a node of their own, inserted between it and the
+ * child in their way from ids kept free (adopt_mend()), a node with no key
+ * left goes; so one slice more or less changes its own rules and a few
+ * gotos, whatever the others are. A trie grown much worse than one built
+ * anew (ADOPT_SLACK) is built anew. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
