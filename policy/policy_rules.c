@@ -10,8 +10,9 @@
  *     routes what leaves from a slice's address: its own sockets once bound
  *     (uoad and the kernel engine bind them before any lookup), and what the
  *     kernel sends for it (replies, RSTs, time-wait ACKs);
- *   - by uid, for a lookup without a source yet (`from 0.0.0.0/32`, `::/128`):
- *     an unbound socket's first lookup, which picks its source.
+ *   - by uid, for a lookup without a source yet (`from 0.0.0.0/32`; IPv6:
+ *     every lookup, see rule_keys()): an unbound socket's first lookup,
+ *     which picks its source.
  *
  * A tree is a binary trie of the keys, split at the first bit where a
  * node's keys differ (so a test names the node's whole prefix, and a source
@@ -171,7 +172,10 @@ static bool overlaps(const key *lo, const key *hi, const key *blo, const key *bh
 
 /* The selectors of keys lo..hi (a prefix's block, or one entry): a uid
  * range, or a source prefix, with a source-port range once it names one
- * address. At the uid tree's top, also "from" the unspecified address. */
+ * address. At the IPv4 uid tree's top, also "from" 0.0.0.0: the lookups
+ * without a source. (IPv6 cannot say so: a rule with a source prefix never
+ * matches a lookup without one, so there the uid tree takes every lookup
+ * of a uid in its range, and the source tree the rest.) */
 static policy_rule rule_keys(const tree *t, uint32_t pref, const key *lo, const key *hi, bool top)
 {
         policy_rule r = { .family = t->family, .pref = pref };
@@ -180,7 +184,7 @@ static policy_rule rule_keys(const tree *t, uint32_t pref, const key *lo, const 
                 r.has_uid = true;
                 r.uid_lo = key_uid(lo);
                 r.uid_hi = key_uid(hi);
-                if (top) {
+                if (top && t->family == AF_INET) {
                         r.src.family = t->family;
                         r.src_len = (uint8_t) t->addr_bits;
                 }
@@ -750,7 +754,7 @@ static int plan(const policy *p, int family, const policy_rules *have, tree *t, 
         }
         n_uids = t->n;
         r = r ? r : tree_plan(t, have, o);
-        if (r == 0 && n_uids) {
+        if (r == 0 && n_uids && family == AF_INET) {
                 /* Root's and other users' unbound lookups: past the source
                  * tree, whose tests may cover 0.0.0.0. */
                 policy_rule x = rule_main(family, PREF_TOP_NO_SOURCE);

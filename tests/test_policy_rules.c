@@ -52,6 +52,11 @@ static bool matches(const policy_rule *r, const flow *f)
                 static const uint8_t zero[16];
                 const uint8_t *s = f->src.family ? f->src.bytes : zero;
 
+                /* IPv6 (fib6_rule_match): a rule with a source prefix does
+                 * not match a lookup that has no source. */
+                if (r->family == AF_INET6 && !f->src.family)
+                        return false;
+
                 for (unsigned i = 0; i < r->src_len; i++)
                         if ((s[i / 8] ^ r->src.bytes[i / 8]) >> (7 - i % 8) & 1)
                                 return false;
@@ -316,6 +321,10 @@ static unsigned check_routes(const policy *p, const policy_rules *r4, const poli
                 }
                 if (policy_slice_primary(s, AF_INET)) {
                         cr_assert_eq(first_table(r4, by_uid(s->uid), &t), s->table, "uid %u", s->uid);
+                        worst = t > worst ? t : worst;
+                }
+                if (policy_slice_primary(s, AF_INET6)) {
+                        cr_assert_eq(first_table(r6, by_uid(s->uid), &t), s->table, "uid %u, IPv6", s->uid);
                         worst = t > worst ? t : worst;
                 }
         }
