@@ -180,14 +180,24 @@ static void rule_queue(rtnl_batch *b, int type, const policy_rule *r)
         rtnl_batch_add(b, nlh);
 }
 
-/* Whether rules_sync() adds r in its second pass: an IPv6 rule that looks
- * up a slice table. Every IPv6 rule change makes the kernel walk every IPv6
- * table, and a rule creates the table it names; so the gotos and lookups of
- * main go in while the slice tables do not exist yet. (A goto whose target
- * is not there yet waits, unresolved, skipped by lookups, until it is.) */
+/* Whether rules_sync() adds r last: an IPv6 rule that looks up a slice
+ * table. Every IPv6 rule change makes the kernel walk every IPv6 table, and
+ * a rule creates the table it names; so the gotos and lookups of main go in
+ * while the slice tables do not exist yet. (A goto whose target is not
+ * there yet waits, unresolved, skipped by lookups, until it is.) */
 static bool rule_late(const policy_rule *r)
 {
         return r->family == AF_INET6 && r->action == POLICY_RULE_TABLE && r->table != POLICY_RULES_TABLE_MAIN;
+}
+
+/* By table, and in each from the highest pref down. */
+static int rule_table_cmp(const void *x, const void *y)
+{
+        const policy_rule *a = x, *b = y;
+
+        if (a->table != b->table)
+                return a->table < b->table ? -1 : 1;
+        return a->pref != b->pref ? (a->pref > b->pref ? -1 : 1) : 0;
 }
 
 /* Bring our rules to `want`: add what is missing first, then delete what is
@@ -204,7 +214,7 @@ static int rules_sync_from(int fd, const policy *p, bool cached)
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         rtnl_batch add = { .fd = fd }, del = { .fd = fd };
-        grules have = {}, want = {};
+        grules have = {}, want = {}, late = {};
         const policy_rules *w = &want.l, *h = &have.l;
         size_t i, j;
         int r;
@@ -229,17 +239,27 @@ static int rules_sync_from(int fd, const policy *p, bool cached)
                 r = policy_plan_rules(p, AF_INET6, &have.l, &want.l);
         grules_sort(&have);
         grules_sort(&want);
-        for (int pass = 0; pass < 2; pass++)
-                for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
-                        int c = -1;
+        for (i = w->n, j = h->n; r == 0 && i-- > 0;) {
+                int c = -1;
 
-                        if (rule_late(&w->v[i]) != (pass == 1))
-                                continue;
-                        while (j > 0 && (c = policy_rule_cmp(&h->v[j - 1], &w->v[i])) > 0)
-                                j--;
-                        if (j == 0 || c != 0)
-                                rule_queue(&add, RTM_NEWRULE, &w->v[i]);
-                }
+                while (j > 0 && (c = policy_rule_cmp(&h->v[j - 1], &w->v[i])) > 0)
+                        j--;
+                if (j > 0 && c == 0)
+                        continue;
+                if (rule_late(&w->v[i]))
+                        grules_add(&late, &w->v[i]);
+                else
+                        rule_queue(&add, RTM_NEWRULE, &w->v[i]);
+        }
+        if (late.failed)
+                r = -ENOMEM;
+        /* A table's rules one after the other: the first creates it, the
+         * next finds no more tables to walk than it did. */
+        if (late.l.n)
+                qsort(late.l.v, late.l.n, sizeof(*late.l.v), rule_table_cmp);
+        for (i = 0; r == 0 && i < late.l.n; i++)
+                rule_queue(&add, RTM_NEWRULE, &late.l.v[i]);
+        free(late.l.v);
         r = r < 0 ? r : rtnl_batch_done(&add);
         for (int pass = 0; pass < 2; pass++)
                 for (i = 0, j = 0; r == 0 && i < h->n; i++) {
