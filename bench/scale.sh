@@ -53,7 +53,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 
 # size N [tables] [v4]: one row.
 size() {
-        local n=$1 how=${2:-} v4=${3:-} conf=$T/scale.conf sock=$T/scale.sock t0 up rss add addt show pid i
+        local n=$1 how=${2:-} v4=${3:-} conf=$T/scale.conf sock=$T/scale.sock t0 up rss add addt show stop pid i
         local rr crr srr scrr mid a addr=""
         "$BUILD/bench/decide" gen "$n" $how >"$conf" || return 1
         # The measured slice: decide gen's slice n/2 (uid 200000 + i,
@@ -65,12 +65,19 @@ size() {
         t0=$(uoat_now_ms)
         uoat_uoad_spawn "$H" "$T/scale-uoad.log" --config "$conf" --socket "$sock"
         pid=$UOAT_LAST_PID
-        for i in $(seq 1200); do
+        # Up to 3 minutes: 10 000 IPv6 tables take the kernel about a minute.
+        for i in $(seq 3600); do
                 [ -S "$sock" ] && break
                 uoat_pid_alive "$pid" || break
                 sleep 0.05
         done
-        [ -S "$sock" ] || { uoat_warn "uoad with $n slices did not come up: $(tail -n 2 "$T/scale-uoad.log")"; return 1; }
+        if [ ! -S "$sock" ]; then
+                uoat_warn "uoad with $n slices did not come up: $(tail -n 2 "$T/scale-uoad.log")"
+                kill -TERM "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+                ip -n "$H" addr del "$addr/32" dev veth0
+                return 1
+        fi
         up=$(($(uoat_now_ms) - t0))
         uoat_pins_record "$T/scale-uoad.log"
         rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
@@ -90,16 +97,18 @@ size() {
         else
                 rr=- crr=- srr=- scrr=-
         fi
+        t0=$(uoat_now_ms)
         kill -TERM "$pid"
         wait "$pid" 2>/dev/null
+        stop=$(($(uoat_now_ms) - t0))
         ip -n "$H" addr del "$addr/32" dev veth0
         if [ "$rr" = - ]; then
-                printf '%-7s %-13s %7s %7s %6s %6s %6s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
-                        "$addt" "$show"
+                printf '%-7s %-13s %7s %7s %6s %6s %6s %7s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
+                        "$addt" "$show" "$stop"
                 return
         fi
-        printf '%-7s %-13s %7s %7s %6s %6s %6s %8s %4s %7s %4s %8s %4s %7s %4s\n' "$n" \
-                "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" "$addt" "$show" \
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s %8s %4s %7s %4s %8s %4s %7s %4s\n' "$n" \
+                "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" "$addt" "$show" "$stop" \
                 "$rr" "$(ratio "$rr" "$RR0")" "$crr" "$(ratio "$crr" "$CRR0")" \
                 "$srr" "$(ratio "$srr" "${SRR10:-0}")" "$scrr" "$(ratio "$scrr" "${SCRR10:-0}")"
 }
@@ -110,10 +119,11 @@ RR0=$(rate 0 udp-rr $N_RR) CRR0=$(rate 0 tcp-crr $N_CRR)
 {
         echo "uoa scale: $(uname -r), $(nproc) CPUs; one run; uoad --engine bpf"
         echo "up: until uoad serves, everything applied; add: a one-line uoamap add (an address; then a table);"
+        echo "stop: SIGTERM until uoad has removed everything;"
         echo "udp: unconnected UDP request/response per s, crr: TCP connect+request+close per s, to a routed peer;"
         echo "(medians of 3) root x: to no uoad (udp $RR0/s, crr $CRR0/s); slice x: the same slice's with 10 slices"
-        printf '%-7s %-13s %7s %7s %6s %6s %6s %8s %4s %7s %4s %8s %4s %7s %4s\n' slices policy "up ms" "RSS kB" \
-                "add ms" "+table" "show" "root udp" x "crr" x "slice udp" x "crr" x
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s %8s %4s %7s %4s %8s %4s %7s %4s\n' slices policy "up ms" "RSS kB" \
+                "add ms" "+table" "show" "stop ms" "root udp" x "crr" x "slice udp" x "crr" x
         size 10 tables
         size 100 tables
         size 1000 tables
