@@ -7,6 +7,9 @@
  *   rr tcp-crr DST PORT N       N x (connect, 1-byte write + read, close)
  *   rr tcp-stream DST PORT SECS send 64 KiB writes for SECS seconds
  *   rr udp-stream DST PORT SECS sendto(DST) 1400-byte datagrams for SECS s
+ *   rr route DST PORT N [SRC]   N x (connect(DST) + connect(AF_UNSPEC)) on one
+ *                               UDP socket (bound to SRC if given): the route
+ *                               lookups alone, no packet sent
  * The clients print "<test> <rate> <unit>": transactions per second, or
  * Mbit/s for the streams (UDP: as received by the server, which reports its
  * count back over the same socket at the end). */
@@ -170,6 +173,29 @@ static int udp_rr(const struct sockaddr_in *dst, long n)
         return 0;
 }
 
+/* Each connect of a UDP socket looks its route up (an unbound one twice:
+ * without a source, then with the one chosen); AF_UNSPEC undoes it. */
+static int route(const struct sockaddr_in *dst, long n, const char *src)
+{
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in bound = { .sin_family = AF_INET };
+        const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+        double t0;
+
+        if (fd < 0)
+                die("socket");
+        if (src && (inet_pton(AF_INET, src, &bound.sin_addr) != 1 ||
+                    bind(fd, (const struct sockaddr *) &bound, sizeof(bound)) < 0))
+                die("bind");
+        t0 = now_s();
+        for (long i = 0; i < n; i++)
+                if (connect(fd, (const struct sockaddr *) dst, sizeof(*dst)) < 0 ||
+                    connect(fd, &unspec, sizeof(unspec)) < 0)
+                        die("connect");
+        report("route", (double) n / (now_s() - t0), "lookups/s");
+        return 0;
+}
+
 static int tcp_connect(const struct sockaddr_in *dst)
 {
         int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -269,13 +295,17 @@ int main(int argc, char **argv)
                 udp_server(argv[2]);
         if (argc == 3 && strcmp(argv[1], "tcp-server") == 0)
                 tcp_server(argv[2]);
-        if (argc != 5) {
+        if (argc == 5 + (argc > 1 && strcmp(argv[1], "route") == 0 && argc == 6)) {
+                dst = addr_of(argv[2], argv[3]);
+        } else {
                 fprintf(stderr, "usage: rr udp-server|tcp-server PORT\n"
                                 "       rr udp-rr|tcp-rr|tcp-crr DST PORT N\n"
-                                "       rr tcp-stream|udp-stream DST PORT SECONDS\n");
+                                "       rr tcp-stream|udp-stream DST PORT SECONDS\n"
+                                "       rr route DST PORT N [SRC]\n");
                 return 2;
         }
-        dst = addr_of(argv[2], argv[3]);
+        if (strcmp(argv[1], "route") == 0)
+                return route(&dst, atol(argv[4]), argc == 6 ? argv[5] : NULL);
         if (strcmp(argv[1], "udp-rr") == 0)
                 return udp_rr(&dst, atol(argv[4]));
         if (strcmp(argv[1], "tcp-rr") == 0)

@@ -39,22 +39,34 @@ uoat_spawn "$P" "$T/crr-server.log" "$BUILD/bench/rr" tcp-server 5002
 ip -n "$P" route add 10.0.0.0/12 dev veth0 || exit 1
 sleep 0.2
 
-# rate AS TEST N: requests per second of `rr TEST` to P, as root or uid AS:
-# the median of three runs.
+# rate AS TEST N [SRC]: per second, `rr TEST` to P as root or uid AS (route:
+# route lookups, bound to SRC if given): the median of five runs.
 rate() {
         local as=$1 test=$2 n=$3 port=5001 i
         [ "$test" = tcp-crr ] && port=5002
-        for i in 1 2 3; do
+        for i in 1 2 3 4 5; do
                 ip netns exec "$H" setpriv --reuid="$as" --regid="$as" --clear-groups \
-                        "$BUILD/bench/rr" "$test" 10.77.0.2 $port "$n" | awk '{ print $2 }'
-        done | sort -g | sed -n 2p
+                        "$BUILD/bench/rr" "$test" 10.77.0.2 $port "$n" ${4:-} | awk '{ print $2 }'
+        done | sort -g | sed -n 3p
+}
+# rates AS [SRC]: "LOOKUPS UDP CRR" of AS (from SRC).
+rates() {
+        echo "$(rate "$1" route $N_ROUTE ${2:-}) $(rate "$1" udp-rr $N_RR) $(rate "$1" tcp-crr $N_CRR)"
+}
+# shown "L U C" "BASE_L BASE_U BASE_C": each with its ratio to the base.
+shown() {
+        local v b
+        read -r -a v <<<"$1"
+        read -r -a b <<<"$2"
+        printf '%9.0f %4s %7.0f %4s %6.0f %4s' "${v[0]}" "$(ratio "${v[0]}" "${b[0]}")" "${v[1]}" \
+                "$(ratio "${v[1]}" "${b[1]}")" "${v[2]}" "$(ratio "${v[2]}" "${b[2]}")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # size N [tables] [v4]: one row.
 size() {
         local n=$1 how=${2:-} v4=${3:-} conf=$T/scale.conf sock=$T/scale.sock t0 up rss add addt show stop pid i
-        local rr crr srr scrr mid a addr=""
+        local mid a addr="" line
         "$BUILD/bench/decide" gen "$n" $how >"$conf" || return 1
         # The measured slice: decide gen's slice n/2 (uid 200000 + i,
         # address 10.a/24 with a = i + 1), its address on the host.
@@ -91,39 +103,42 @@ size() {
         ip netns exec "$H" "$BUILD/uoamap" --socket "$sock" show 200001 >/dev/null || return 1
         show=$(($(uoat_now_ms) - t0))
         if [ -n "$how" ] && [ "$n" -le 10000 ]; then
-                rr=$(rate 0 udp-rr $N_RR) crr=$(rate 0 tcp-crr $N_CRR)
-                srr=$(rate "$mid" udp-rr $N_RR) scrr=$(rate "$mid" tcp-crr $N_CRR)
-                [ "$n" = 10 ] && SRR10=$srr SCRR10=$scrr
-        else
-                rr=- crr=- srr=- scrr=-
+                # Routing and the guard per packet: root's lookups unbound and
+                # from the host's address, a slice's from its own, and their
+                # request/response and connect rates.
+                {
+                        printf '%-7s %-13s ' "$n" "${how:-addresses}${v4:+, IPv4}"
+                        line=$(rates 0)
+                        [ "$n" = 0 ] && ROOT0=$line
+                        shown "$line" "$ROOT0"
+                        if [ "$n" != 0 ]; then
+                                line=$(rates "$mid" "$addr")
+                                [ "$n" = 10 ] && SLICE10=$line
+                                printf ' '
+                                shown "$line" "$SLICE10"
+                        fi
+                        echo
+                } >>"$T/routing.txt"
         fi
         t0=$(uoat_now_ms)
         kill -TERM "$pid"
         wait "$pid" 2>/dev/null
         stop=$(($(uoat_now_ms) - t0))
         ip -n "$H" addr del "$addr/32" dev veth0
-        if [ "$rr" = - ]; then
-                printf '%-7s %-13s %7s %7s %6s %6s %6s %7s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
-                        "$addt" "$show" "$stop"
-                return
-        fi
-        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s %8s %4s %7s %4s %8s %4s %7s %4s\n' "$n" \
-                "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" "$addt" "$show" "$stop" \
-                "$rr" "$(ratio "$rr" "$RR0")" "$crr" "$(ratio "$crr" "$CRR0")" \
-                "$srr" "$(ratio "$srr" "${SRR10:-0}")" "$scrr" "$(ratio "$scrr" "${SCRR10:-0}")"
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s\n' "$n" "${how:-addresses}${v4:+, IPv4}" "$up" "$rss" "$add" \
+                "$addt" "$show" "$stop"
 }
 
-N_CRR=3000
+N_CRR=3000 N_ROUTE=200000
 rate 0 udp-rr 2000 >/dev/null # warm: neighbours resolved, caches filled
-RR0=$(rate 0 udp-rr $N_RR) CRR0=$(rate 0 tcp-crr $N_CRR)
+NO_UOAD=$(rates 0)
+: >"$T/routing.txt"
 {
         echo "uoa scale: $(uname -r), $(nproc) CPUs; one run; uoad --engine bpf"
         echo "up: until uoad serves, everything applied; add: a one-line uoamap add (an address; then a table);"
-        echo "stop: SIGTERM until uoad has removed everything;"
-        echo "udp: unconnected UDP request/response per s, crr: TCP connect+request+close per s, to a routed peer;"
-        echo "(medians of 3) root x: to no uoad (udp $RR0/s, crr $CRR0/s); slice x: the same slice's with 10 slices"
-        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s %8s %4s %7s %4s %8s %4s %7s %4s\n' slices policy "up ms" "RSS kB" \
-                "add ms" "+table" "show" "stop ms" "root udp" x "crr" x "slice udp" x "crr" x
+        echo "stop: SIGTERM until uoad has removed everything"
+        printf '%-7s %-13s %7s %7s %6s %6s %6s %7s\n' slices policy "up ms" "RSS kB" "add ms" "+table" "show" "stop ms"
+        size 0 tables
         size 10 tables
         size 100 tables
         size 1000 tables
@@ -132,4 +147,12 @@ RR0=$(rate 0 udp-rr $N_RR) CRR0=$(rate 0 tcp-crr $N_CRR)
         size 1000
         size 10000
         size 100000
+        echo
+        echo "routing and the guard, per second (medians of 5): lookups (connect of a UDP socket), unconnected"
+        echo "UDP request/response, TCP connect+request+close, to a routed peer; root: unbound, x to uoad with"
+        echo "no slice (with no uoad at all: $NO_UOAD); slice: the middle slice, unwrapped, from its"
+        echo "address, x to the same with 10 slices"
+        printf '%-7s %-13s %9s %4s %7s %4s %6s %4s %9s %4s %7s %4s %6s %4s\n' slices policy "root lkp" x udp x crr x \
+                "slice lkp" x udp x crr x
+        cat "$T/routing.txt"
 } | tee "$OUT"
