@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/wire.h"
@@ -68,7 +70,7 @@ static size_t clients_of_uid(uid_t uid)
 {
         size_t n = 0;
 
-        for (nlclient *c = clients; c; c = c->next)
+        LIST_FOREACH(c, clients)
                 n += c->uid == uid;
         return n;
 }
@@ -100,19 +102,11 @@ static void epoll_set(const uoad *d, int fd, nlwatch *w, uint32_t events)
 
 static void client_free(uoad *d, nlclient *c)
 {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                clients = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(clients, c);
         holder_del((unsigned) c->ctl_fd);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->ctl_fd, NULL);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->data_fd, NULL);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->kern_fd, NULL);
-        close(c->ctl_fd);
-        close(c->data_fd);
-        close(c->kern_fd);
+        fd_unwatch_close(d->epoll_fd, c->ctl_fd);
+        fd_unwatch_close(d->epoll_fd, c->data_fd);
+        fd_unwatch_close(d->epoll_fd, c->kern_fd);
         free(c->pending);
         c->pending = NULL;
         c->dead = true;
@@ -404,10 +398,7 @@ static void client_link(uoad *d, nlclient *c)
         watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
         watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
         watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
-        c->next = clients;
-        if (clients)
-                clients->prev = c;
-        clients = c;
+        LIST_PREPEND(clients, c);
         client_hold(c);
 }
 
@@ -468,7 +459,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
 /* The handover to a re-executed uoad: every client as its fds and state. */
 void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata)
 {
-        for (nlclient *c = clients; c; c = c->next) {
+        LIST_FOREACH(c, clients) {
                 relay_saved s = { .ctl_fd = c->ctl_fd, .data_fd = c->data_fd, .kern_fd = c->kern_fd, .uid = c->uid,
                                   .portid = c->portid, .kern_portid = c->kern_portid, .ext_ack = c->ext_ack,
                                   .cap_ack = c->cap_ack, .pending = c->pending, .pending_len = c->pending_len };
