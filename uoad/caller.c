@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/macro.h"
 #include "uoad/uoad.h"
 
@@ -149,14 +150,9 @@ static int groups_parse(const char *s, caller_ids *ids)
                         free(g);
                         return -EIO;
                 }
-                if (n == cap) {
-                        gid_t *ng = realloc(g, (cap = cap ? 2 * cap : 16) * sizeof(*g));
-
-                        if (!ng) {
-                                free(g);
-                                return -ENOMEM;
-                        }
-                        g = ng;
+                if (GROW(g, cap, n + 1, 16) < 0) {
+                        free(g);
+                        return -ENOMEM;
                 }
                 g[n++] = (gid_t) v;
                 s = end;

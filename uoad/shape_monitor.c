@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "uoad/rtnl.h"
@@ -36,15 +37,8 @@ static bool known(int ifindex)
 
 static int remember(int ifindex)
 {
-        if (mon.n == mon.cap) {
-                size_t cap = mon.cap ? 2 * mon.cap : 64;
-                int *v = realloc(mon.known, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                mon.known = v;
-                mon.cap = cap;
-        }
+        if (GROW(mon.known, mon.cap, mon.n + 1, 64) < 0)
+                return -ENOMEM;
         mon.known[mon.n++] = ifindex;
         return 0;
 }
