@@ -80,10 +80,7 @@ static int parse_args(int argc, char **argv)
                 fprintf(stderr, "uoad: --engine takes auto, bpf or seccomp, not '%s'\n", arg_engine);
                 return -EINVAL;
         }
-        if (!arg_socket)
-                arg_socket = getenv("UOA_SOCKET");
-        if (!arg_socket || !*arg_socket)
-                arg_socket = WIRE_DEFAULT_SOCKET;
+        arg_socket = wire_socket_path(arg_socket);
         return 0;
 }
 
