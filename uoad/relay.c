@@ -354,25 +354,6 @@ void relay_event(uoad *d, void *watch, uint32_t events)
         }
 }
 
-static int kernel_socket_open(uint32_t *ret_portid)
-{
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-        if (fd < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-            getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
-                int r = negative_errno();
-
-                close(fd);
-                return r;
-        }
-        *ret_portid = sa.nl_pid;
-        return fd;
-}
-
 static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
 {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
@@ -441,7 +422,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        kern = kernel_socket_open(&c->kern_portid);
+        kern = rtnl_socket_open(SOCK_NONBLOCK, 0, &c->kern_portid);
         r = kern < 0 ? kern : send_data_fd(ctl_fd, next_portid, theirs);
         if (r < 0) {
                 free(c);

@@ -45,15 +45,14 @@ static int remember(int ifindex)
 
 int shape_monitor_open(uoad *d)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &mon };
-        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+        _cleanup_close_ int fd = rtnl_socket_open(SOCK_NONBLOCK, RTMGRP_LINK, NULL);
         _cleanup_close_ int dump = -1;
         slinks links = {};
         int r = 0;
 
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
+        if (fd < 0)
+                return fd;
         /* Subscribed first, then the dump: a link that comes in between is
          * both in the dump and notified, never in neither. */
         dump = rtnl_open();
