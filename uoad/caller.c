@@ -37,6 +37,10 @@
 
 #include "common/grow.h"
 #include "common/macro.h"
+#include "uoad/caller.h"
+#include "uoad/notify.h"
+#include "uoad/notify_worker.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 /* One call in progress costs a thread (a few pages of stack) and 4 fds; most

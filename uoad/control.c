@@ -24,7 +24,13 @@
 #include "common/macro.h"
 #include "common/strbuf.h"
 #include "common/wire.h"
+#include "uoad/control.h"
+#include "uoad/engine_bpf.h"
+#include "uoad/guard.h"
+#include "uoad/notify.h"
+#include "uoad/relay.h"
 #include "uoad/shape.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #ifndef SO_PEERPIDFD

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "uoad/guard.h"
 #include "uoad/rtnl.h"
 #include "uoad/uoad.h"
 

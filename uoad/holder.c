@@ -34,7 +34,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/strbuf.h"
-#include "uoad/uoad.h"
+#include "uoad/holder.h"
 
 #define HOLD_FDS_MAX 3 /* a netlink client's three */
 #define HOLD_TEXT_MAX 256

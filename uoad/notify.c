@@ -16,6 +16,15 @@
 #include "common/list.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "uoad/holder.h"
+#include "uoad/notify.h"
+#include "uoad/notify_bind.h"
+#include "uoad/notify_send.h"
+#include "uoad/notify_socket.h"
+#include "uoad/notify_sockopt.h"
+#include "uoad/notify_worker.h"
+#include "uoad/stats.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 /* Linux 6.6; the Debian 12 header lacks it. */

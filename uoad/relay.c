@@ -22,7 +22,11 @@
 #include "common/macro.h"
 #include "common/wire.h"
 #include "netlink-proxy/nlproxy.h"
+#include "uoad/guard.h"
+#include "uoad/holder.h"
+#include "uoad/relay.h"
 #include "uoad/rtnl.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #define NLCLIENT_PER_UID_MAX 64 /* proxied netlink sockets one slice may hold */

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "common/macro.h"
+#include "uoad/route_lookup.h"
 #include "uoad/rtnl.h"
-#include "uoad/uoad.h"
 
 int route_lookup_open(void)
 {

@@ -18,6 +18,7 @@
 #include "uoad/rtnl.h"
 #include "uoad/shape.h"
 #include "uoad/shape_internal.h"
+#include "uoad/shape_monitor.h"
 #include "uoad/uoad.h"
 
 static struct {
