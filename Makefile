@@ -100,6 +100,9 @@ $(B)/tests/test_policy_parse $(B)/tests/test_policy_format $(B)/tests/test_polic
 $(B)/tests/test_policy_decide $(B)/tests/test_policy_source $(B)/tests/test_policy_shape \
 $(B)/tests/test_policy_rules: tests/policytest.c
 $(B)/tests/test_nlsan $(B)/tests/test_nlrewrite $(B)/tests/test_nlview: tests/nltest.c
+# The control protocol's suite drives uoad/control.c itself (its kernel-facing
+# callees are stubs in the test).
+$(B)/tests/test_control: uoad/control.c
 # The plan's test hands the script to nft's own parser (a dry run).
 $(B)/tests/test_policy_plan: TEST_LIBS = $(shell pkg-config --libs libnftables)
 

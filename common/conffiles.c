@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/conffiles.h"
 #include "common/macro.h"
 
@@ -28,7 +29,6 @@ static int read_one(conffiles *c, const char *path, size_t *budget, char *err, s
         _cleanup_free_ char *text = NULL, *copy = NULL;
         size_t len = 0, cap = 0;
         struct stat st;
-        conffile *n;
 
         if (fd < 0 || fstat(fd, &st) < 0)
                 return fail(err, errlen, path, negative_errno());
@@ -63,10 +63,8 @@ static int read_one(conffiles *c, const char *path, size_t *budget, char *err, s
                 len += (size_t) got;
         }
         copy = strdup(path);
-        n = realloc(c->files, (c->n + 1) * sizeof(*c->files));
-        if (!copy || !n)
+        if (!copy || GROW(c->files, c->cap, c->n + 1, 4) < 0)
                 return -ENOMEM;
-        c->files = n;
         c->files[c->n++] = (conffile){ .path = TAKE_PTR(copy), .text = TAKE_PTR(text), .len = len };
         *budget -= len;
         return 0;

@@ -13,7 +13,7 @@ typedef struct conffile {
 
 typedef struct conffiles {
         conffile *files;          /* the main file first */
-        size_t n;
+        size_t n, cap;
 } conffiles;
 
 /* Drop-in names: ending in ".conf", not starting with '.' (editors' and

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/grow.h"
 #include "common/strbuf.h"
 
 void strbuf_printf(strbuf *b, const char *fmt, ...)
@@ -26,16 +27,10 @@ void strbuf_printf(strbuf *b, const char *fmt, ...)
                         b->len += (size_t) n;
                         return;
                 }
-                size_t cap = b->cap ? b->cap * 2 : 256;
-                while (cap - b->len <= (size_t) n)
-                        cap *= 2;
-                char *s = realloc(b->s, cap);
-                if (!s) {
+                if (GROW(b->s, b->cap, b->len + (size_t) n + 1, 256) < 0) {
                         b->failed = true;
                         return;
                 }
-                b->s = s;
-                b->cap = cap;
         }
 }
 

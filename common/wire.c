@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "common/grow.h"
 #include "common/macro.h"
 #include "common/wire.h"
 
@@ -120,14 +121,11 @@ int wire_call(int fd, const char *req, size_t len, char **ret_reply, size_t *ret
         for (;;) {
                 ssize_t n;
 
-                if (size - used < WIRE_CHUNK + 1) {
-                        char *nb = realloc(buf, size + 4 * WIRE_CHUNK);
-
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        size += 4 * WIRE_CHUNK;
-                }
+                /* Room for a chunk and the NUL: a long reply ("show" of
+                 * a large policy) costs a few reallocations, not one per
+                 * 128 KiB. */
+                if (GROW(buf, size, used + WIRE_CHUNK + 1, 4 * WIRE_CHUNK) < 0)
+                        return -ENOMEM;
                 n = read(fd, buf + used, WIRE_CHUNK);
                 if (n < 0 && errno == EINTR)
                         continue;

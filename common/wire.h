@@ -36,9 +36,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #define WIRE_DEFAULT_SOCKET "/run/uoa/uoad.sock"
+
+/* The socket's path (docs/design.md §8): arg (--socket) if given, else
+ * $UOA_SOCKET, else the default; an empty one means the default. Inline:
+ * the shim links none of common/. getenv(), not secure_getenv(): uoa-run,
+ * which runs setuid, says why and checks what it names. */
+static inline const char *wire_socket_path(const char *arg)
+{
+        const char *p = arg ? arg : getenv("UOA_SOCKET");
+
+        return p && *p ? p : WIRE_DEFAULT_SOCKET;
+}
 #define WIRE_REQUEST_MAX 65536u  /* longer requests are refused */
 #define WIRE_CHUNK 32768u        /* reply message size */
 

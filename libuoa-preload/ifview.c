@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/macro.h"
 #include "libuoa-preload/preload.h"
 
@@ -34,9 +35,9 @@ typedef struct view_addr {
 
 typedef struct view {
         view_link *links;
-        size_t n_links;
+        size_t n_links, cap_links;
         view_addr *addrs;
-        size_t n_addrs;
+        size_t n_addrs, cap_addrs;
 } view;
 
 static void view_free(view *v)
@@ -44,19 +45,6 @@ static void view_free(view *v)
         free(v->links);
         free(v->addrs);
         *v = (view){ 0 };
-}
-
-/* Append one element of size bytes to the array at *arr (n elements). */
-static int grow(void **arr, size_t *n, size_t size, const void *elem)
-{
-        void *p = realloc(*arr, (*n + 1) * size);
-
-        if (!p)
-                return -ENOMEM;
-        memcpy((char *)p + *n * size, elem, size);
-        *arr = p;
-        (*n)++;
-        return 0;
 }
 
 static int link_take(view *v, const struct nlmsghdr *nlh)
@@ -72,7 +60,10 @@ static int link_take(view *v, const struct nlmsghdr *nlh)
                 if (a->rta_type == IFLA_IFNAME && RTA_PAYLOAD(a) <= IF_NAMESIZE)
                         memcpy(l.name, RTA_DATA(a), RTA_PAYLOAD(a));
         l.name[IF_NAMESIZE - 1] = '\0';
-        return grow((void **)&v->links, &v->n_links, sizeof(l), &l);
+        if (GROW(v->links, v->cap_links, v->n_links + 1, 16) < 0)
+                return -ENOMEM;
+        v->links[v->n_links++] = l;
+        return 0;
 }
 
 /* IFA_LOCAL is the address on a point-to-point link (IFA_ADDRESS the
@@ -97,7 +88,10 @@ static int addr_take(view *v, const struct nlmsghdr *nlh)
         if (!a || RTA_PAYLOAD(a) != size)
                 return 0;
         memcpy(x.bytes, RTA_DATA(a), size);
-        return grow((void **)&v->addrs, &v->n_addrs, sizeof(x), &x);
+        if (GROW(v->addrs, v->cap_addrs, v->n_addrs + 1, 16) < 0)
+                return -ENOMEM;
+        v->addrs[v->n_addrs++] = x;
+        return 0;
 }
 
 /* One dump of type on fd, each message handed to take. */

@@ -332,14 +332,12 @@ static nlsock *nlsock_new(int ctl, int data, uint32_t portid, int type)
 /* A proxied socket, or -1 if the kernel's must be used instead. */
 static int nl_socket_open(int type)
 {
-        const char *path = getenv("UOA_SOCKET");
+        const char *path = wire_socket_path(NULL);
         char why[128] = "";
         uint32_t portid = 0;
         int ctl, data = -1;
         nlsock *s;
 
-        if (!path || !*path)
-                path = WIRE_DEFAULT_SOCKET;
         ctl = uoad_netlink_open(path, &data, &portid, why, sizeof(why));
         if (ctl < 0) {
                 uoa_debug("netlink: uoad at %s %s%s: using a kernel socket (route changes will fail with EPERM)",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "policy/policy_internal.h"
 
 struct policy_builder {
@@ -233,15 +234,8 @@ static int commit_address(policy_builder *b, const policy_assign *a)
         int r;
 
         if (i == PINDEX_NONE) {
-                if (p->n_addrs == p->cap_addrs) {
-                        size_t cap = p->cap_addrs ? p->cap_addrs * 2 : 16;
-                        void *n = realloc(p->addrs, cap * sizeof(*p->addrs));
-
-                        if (!n)
-                                return -ENOMEM;
-                        p->addrs = n;
-                        p->cap_addrs = cap;
-                }
+                if (GROW(p->addrs, p->cap_addrs, p->n_addrs + 1, 16) < 0)
+                        return -ENOMEM;
                 i = (uint32_t)p->n_addrs;
                 p->addrs[i] = (addr_entry){ .addr = a->addr.addr, .shared = a->addr.shared,
                                             .uid = a->uid, .src = a->src, .line = a->line };
@@ -264,15 +258,8 @@ static int commit_slice(policy_builder *b, const policy_assign *a)
 
         if (pindex_find(&b->uid_index, h, builder_uid_eq, &k) != PINDEX_NONE)
                 return 0;
-        if (b->n_uids == b->cap_uids) {
-                size_t cap = b->cap_uids ? b->cap_uids * 2 : 16;
-                void *n = realloc(b->uids, cap * sizeof(*b->uids));
-
-                if (!n)
-                        return -ENOMEM;
-                b->uids = n;
-                b->cap_uids = cap;
-        }
+        if (GROW(b->uids, b->cap_uids, b->n_uids + 1, 16) < 0)
+                return -ENOMEM;
         b->uids[b->n_uids] = a->uid;
         return pindex_insert(&b->uid_index, h, (uint32_t)b->n_uids++);
 }
@@ -285,15 +272,8 @@ static int commit(policy_builder *b, const policy_assign *a)
 
         if (p->n_assigns >= UINT32_MAX - 2)
                 return -ENOMEM;
-        if (p->n_assigns == b->cap_assigns) {
-                size_t cap = b->cap_assigns ? b->cap_assigns * 2 : 16;
-                void *n = realloc(p->assigns, cap * sizeof(*p->assigns));
-
-                if (!n)
-                        return -ENOMEM;
-                p->assigns = n;
-                b->cap_assigns = cap;
-        }
+        if (GROW(p->assigns, b->cap_assigns, p->n_assigns + 1, 16) < 0)
+                return -ENOMEM;
         i = (uint32_t)p->n_assigns;
         p->assigns[p->n_assigns++] = *a;
         r = pindex_insert(&b->key_index, policy_assign_key_hash(a), i);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "policy/policy_internal.h"
 
 #define PINDEX_MIN_CAP 16u
@@ -99,15 +100,8 @@ static int port_index_leaf(port_index *x, unsigned page, uint16_t **ret)
                 *ret = x->leaves[t];
                 return 0;
         }
-        if (x->n_leaves == x->cap_leaves) {
-                size_t cap = x->cap_leaves ? x->cap_leaves * 2 : 4;
-                void *n = realloc(x->leaves, cap * sizeof(*x->leaves));
-
-                if (!n)
-                        return -ENOMEM;
-                x->leaves = n;
-                x->cap_leaves = cap;
-        }
+        if (GROW(x->leaves, x->cap_leaves, x->n_leaves + 1, 4) < 0)
+                return -ENOMEM;
         for (unsigned i = 0; i < 256; i++)
                 x->leaves[x->n_leaves][i] = (uint16_t)(t & 0xffff);
         x->top[page] = (uint32_t)x->n_leaves;
@@ -216,15 +210,8 @@ int addr_entry_add_range(addr_entry *e, const port_range *range)
          * number always fits the index's uint16_t below PORTIDX_NONE. */
         if (e->n_ranges >= PORTIDX_NONE)
                 return -EINVAL;
-        if (e->n_ranges == e->cap_ranges) {
-                size_t cap = e->cap_ranges ? e->cap_ranges * 2 : 2;
-                void *n = realloc(e->ranges, cap * sizeof(*e->ranges));
-
-                if (!n)
-                        return -ENOMEM;
-                e->ranges = n;
-                e->cap_ranges = cap;
-        }
+        if (GROW(e->ranges, e->cap_ranges, e->n_ranges + 1, 2) < 0)
+                return -ENOMEM;
         e->ranges[e->n_ranges++] = *range;
         if (e->ports)
                 return port_index_set(e->ports, range->lo, range->hi, (uint16_t)(e->n_ranges - 1));

@@ -84,17 +84,14 @@ static int parse_args(int argc, char **argv)
  * setuid process needs privilege). */
 static const char *socket_path(bool setuid_mode)
 {
-        const char *p = arg_socket;
+        /* $UOA_SOCKET deliberately by getenv(), not secure_getenv(): that
+         * returns NULL when setuid, and the contract lets a slice's own
+         * `UOA_SOCKET=... uoa-run` choose its node's uoad (tools/demo.sh,
+         * uoa-run(1)). What it names is checked below: root's socket or
+         * nothing. */
+        const char *p = wire_socket_path(arg_socket);
         struct stat st;
 
-        if (!p)
-                /* Deliberately not secure_getenv(): that returns NULL when
-                 * setuid, and the contract lets a slice's own `UOA_SOCKET=...
-                 * uoa-run` choose its node's uoad (tools/demo.sh, uoa-run(1)).
-                 * What it names is checked below: root's socket or nothing. */
-                p = getenv("UOA_SOCKET");
-        if (!p || !*p)
-                return WIRE_DEFAULT_SOCKET;
         if (setuid_mode && strcmp(p, WIRE_DEFAULT_SOCKET) != 0) {
                 if (stat(p, &st) < 0)
                         die("uoad is not running (cannot reach %s: %m)", p);

@@ -35,7 +35,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/macro.h"
+#include "uoad/caller.h"
+#include "uoad/notify.h"
+#include "uoad/notify_worker.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 /* One call in progress costs a thread (a few pages of stack) and 4 fds; most
@@ -149,14 +154,9 @@ static int groups_parse(const char *s, caller_ids *ids)
                         free(g);
                         return -EIO;
                 }
-                if (n == cap) {
-                        gid_t *ng = realloc(g, (cap = cap ? 2 * cap : 16) * sizeof(*g));
-
-                        if (!ng) {
-                                free(g);
-                                return -ENOMEM;
-                        }
-                        g = ng;
+                if (GROW(g, cap, n + 1, 16) < 0) {
+                        free(g);
+                        return -ENOMEM;
                 }
                 g[n++] = (gid_t) v;
                 s = end;

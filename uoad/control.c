@@ -18,11 +18,19 @@
 #include <unistd.h>
 
 #include "common/conffiles.h"
+#include "common/fd.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/strbuf.h"
 #include "common/wire.h"
+#include "uoad/control.h"
+#include "uoad/engine_bpf.h"
+#include "uoad/guard.h"
+#include "uoad/notify.h"
+#include "uoad/relay.h"
 #include "uoad/shape.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #ifndef SO_PEERPIDFD
@@ -165,16 +173,9 @@ int control_open(uoad *d)
 
 static void conn_free(uoad *d, conn *c)
 {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                conns = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        if (c->fd >= 0) {
-                epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-        }
+        LIST_REMOVE(conns, c);
+        if (c->fd >= 0)
+                fd_unwatch_close(d->epoll_fd, c->fd);
         free(c->out);
         free(c);
         d->n_conns--;
@@ -186,8 +187,7 @@ void control_close(uoad *d)
                 conn_free(d, conns);
         if (control.fd < 0)
                 return;
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, control.fd, NULL);
-        close(control.fd);
+        fd_unwatch_close(d->epoll_fd, control.fd);
         control.fd = -1;
         unlink(d->socket_path);
 }
@@ -410,7 +410,7 @@ static size_t conns_of_uid(uid_t uid)
 {
         size_t n = 0;
 
-        for (conn *c = conns; c; c = c->next)
+        LIST_FOREACH(c, conns)
                 n += c->owner == uid;
         return n;
 }
@@ -438,7 +438,7 @@ static bool conn_admit(const uoad *d, conn *c, int fd)
 static void conn_add(uoad *d, int fd, uint64_t now_ms)
 {
         struct epoll_event ev = { .events = EPOLLIN };
-        conn *c, **tail;
+        conn *c;
 
         c = calloc(1, sizeof(*c));
         if (!c || !conn_admit(d, c, fd)) {
@@ -455,9 +455,7 @@ static void conn_add(uoad *d, int fd, uint64_t now_ms)
                 close(fd);
                 return;
         }
-        for (tail = &conns; *tail; tail = &(*tail)->next)
-                c->prev = *tail;
-        *tail = c;
+        LIST_APPEND(conns, c); /* oldest first: the sweep stops at the first one not due */
         d->n_conns++;
 }
 
@@ -476,7 +474,7 @@ int control_fd(void)
 
 void control_conns_each(void (*f)(int fd, void *userdata), void *userdata)
 {
-        for (conn *c = conns; c; c = c->next)
+        LIST_FOREACH(c, conns)
                 if (!c->out && c->fd >= 0)
                         f(c->fd, userdata);
 }

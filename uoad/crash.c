@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "uoad/uoad.h"
+#include "uoad/crash.h"
 
 static char altstack[64 * 1024];
 

@@ -31,8 +31,11 @@
 #include "bpf/uoa_bpf.h"
 #include "common/log.h"
 #include "common/macro.h"
-#include "uoad/uoad.h"
 #include "uoa.skel.h"
+#include "uoad/engine_bpf.h"
+#include "uoad/notify.h"
+#include "uoad/stats.h"
+#include "uoad/uoad.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71 /* Linux 5.14 */

@@ -18,6 +18,7 @@
 
 #include "common/macro.h"
 #include "policy/policy_rules.h"
+#include "uoad/guard.h"
 #include "uoad/rtnl.h"
 #include "uoad/uoad.h"
 

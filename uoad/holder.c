@@ -30,10 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/strbuf.h"
-#include "uoad/uoad.h"
+#include "uoad/holder.h"
 
 #define HOLD_FDS_MAX 3 /* a netlink client's three */
 #define HOLD_TEXT_MAX 256
@@ -109,17 +110,10 @@ static void entry_put(unsigned key, const char *text, const int *fds, unsigned n
                         entry_drop(i);
                         break;
                 }
-        if (n_entries == cap_entries) {
-                size_t cap = cap_entries ? 2 * cap_entries : 64;
-                entry *v = realloc(entries, cap * sizeof(*v));
-
-                if (!v) {
-                        for (unsigned k = 0; k < n; k++)
-                                close(fds[k]);
-                        return;
-                }
-                entries = v;
-                cap_entries = cap;
+        if (GROW(entries, cap_entries, n_entries + 1, 64) < 0) {
+                for (unsigned k = 0; k < n; k++)
+                        close(fds[k]);
+                return;
         }
         entries[n_entries] = (entry) { .key = key, .n_fds = n };
         snprintf(entries[n_entries].text, HOLD_TEXT_MAX, "%s", text);

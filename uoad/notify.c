@@ -13,8 +13,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "uoad/holder.h"
+#include "uoad/notify.h"
+#include "uoad/notify_bind.h"
+#include "uoad/notify_send.h"
+#include "uoad/notify_socket.h"
+#include "uoad/notify_sockopt.h"
+#include "uoad/notify_worker.h"
+#include "uoad/stats.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 /* Linux 6.6; the Debian 12 header lacks it. */
@@ -162,10 +172,7 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
                 free(l);
                 return r;
         }
-        l->next = listeners;
-        if (listeners)
-                listeners->prev = l;
-        listeners = l;
+        LIST_PREPEND(listeners, l);
         d->n_listeners++;
         pthread_mutex_unlock(&listeners_lock);
         {
@@ -180,12 +187,7 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
 /* Under listeners_lock. */
 static void listener_remove_locked(uoad *d, listener *l)
 {
-        if (l->prev)
-                l->prev->next = l->next;
-        else
-                listeners = l->next;
-        if (l->next)
-                l->next->prev = l->prev;
+        LIST_REMOVE(listeners, l);
         epoll_ctl(serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
         holder_del((unsigned) l->fd);
         d->n_listeners--;
@@ -204,7 +206,7 @@ void notify_listener_rearm(listener *l)
 void notify_listeners_rearm(void)
 {
         pthread_mutex_lock(&listeners_lock);
-        for (listener *l = listeners; l; l = l->next)
+        LIST_FOREACH(l, listeners)
                 notify_listener_rearm(l);
         pthread_mutex_unlock(&listeners_lock);
 }
@@ -214,7 +216,7 @@ void notify_listeners_rearm(void)
 void notify_listeners_each(void (*f)(const listener *l, void *userdata), void *userdata)
 {
         pthread_mutex_lock(&listeners_lock);
-        for (listener *l = listeners; l; l = l->next)
+        LIST_FOREACH(l, listeners)
                 f(l, userdata);
         pthread_mutex_unlock(&listeners_lock);
 }

@@ -14,6 +14,12 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "uoad/caller.h"
+#include "uoad/engine_bpf.h"
+#include "uoad/notify.h"
+#include "uoad/notify_bind.h"
+#include "uoad/route_lookup.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 

@@ -34,6 +34,10 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
+#include "uoad/notify.h"
+#include "uoad/notify_bind.h"
+#include "uoad/notify_send.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 /* Reads the call's destination: 0 with *ss filled, 1 if the call has none,

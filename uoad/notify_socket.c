@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
+#include "uoad/notify.h"
+#include "uoad/notify_socket.h"
 #include "uoad/uoad.h"
 
 /* Why handing out this privileged socket is safe:

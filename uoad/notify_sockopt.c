@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 
 #include "common/macro.h"
+#include "uoad/notify.h"
+#include "uoad/notify_sockopt.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 #define OPTVAL_MAX 64u /* larger than every option handled here */

@@ -35,6 +35,8 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "uoad/notify.h"
+#include "uoad/notify_worker.h"
 #include "uoad/uoad.h"
 
 #define WORKER_DEADLINE_MS 10    /* a notification taking longer stalls only its worker */

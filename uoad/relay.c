@@ -16,11 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/wire.h"
 #include "netlink-proxy/nlproxy.h"
+#include "uoad/guard.h"
+#include "uoad/holder.h"
+#include "uoad/relay.h"
 #include "uoad/rtnl.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #define NLCLIENT_PER_UID_MAX 64 /* proxied netlink sockets one slice may hold */
@@ -68,7 +74,7 @@ static size_t clients_of_uid(uid_t uid)
 {
         size_t n = 0;
 
-        for (nlclient *c = clients; c; c = c->next)
+        LIST_FOREACH(c, clients)
                 n += c->uid == uid;
         return n;
 }
@@ -100,19 +106,11 @@ static void epoll_set(const uoad *d, int fd, nlwatch *w, uint32_t events)
 
 static void client_free(uoad *d, nlclient *c)
 {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                clients = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(clients, c);
         holder_del((unsigned) c->ctl_fd);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->ctl_fd, NULL);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->data_fd, NULL);
-        epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->kern_fd, NULL);
-        close(c->ctl_fd);
-        close(c->data_fd);
-        close(c->kern_fd);
+        fd_unwatch_close(d->epoll_fd, c->ctl_fd);
+        fd_unwatch_close(d->epoll_fd, c->data_fd);
+        fd_unwatch_close(d->epoll_fd, c->kern_fd);
         free(c->pending);
         c->pending = NULL;
         c->dead = true;
@@ -360,25 +358,6 @@ void relay_event(uoad *d, void *watch, uint32_t events)
         }
 }
 
-static int kernel_socket_open(uint32_t *ret_portid)
-{
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-        if (fd < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-            getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
-                int r = negative_errno();
-
-                close(fd);
-                return r;
-        }
-        *ret_portid = sa.nl_pid;
-        return fd;
-}
-
 static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
 {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
@@ -404,10 +383,7 @@ static void client_link(uoad *d, nlclient *c)
         watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
         watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
         watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
-        c->next = clients;
-        if (clients)
-                clients->prev = c;
-        clients = c;
+        LIST_PREPEND(clients, c);
         client_hold(c);
 }
 
@@ -450,7 +426,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        kern = kernel_socket_open(&c->kern_portid);
+        kern = rtnl_socket_open(SOCK_NONBLOCK, 0, &c->kern_portid);
         r = kern < 0 ? kern : send_data_fd(ctl_fd, next_portid, theirs);
         if (r < 0) {
                 free(c);
@@ -468,7 +444,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
 /* The handover to a re-executed uoad: every client as its fds and state. */
 void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata)
 {
-        for (nlclient *c = clients; c; c = c->next) {
+        LIST_FOREACH(c, clients) {
                 relay_saved s = { .ctl_fd = c->ctl_fd, .data_fd = c->data_fd, .kern_fd = c->kern_fd, .uid = c->uid,
                                   .portid = c->portid, .kern_portid = c->kern_portid, .ext_ack = c->ext_ack,
                                   .cap_ack = c->cap_ack, .pending = c->pending, .pending_len = c->pending_len };

@@ -31,9 +31,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/strbuf.h"
+#include "uoad/caller.h"
+#include "uoad/control.h"
+#include "uoad/holder.h"
+#include "uoad/notify.h"
+#include "uoad/notify_worker.h"
+#include "uoad/relay.h"
+#include "uoad/resume.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #define STATE_MAGIC "uoad-state 1\n"
@@ -75,16 +84,9 @@ typedef struct handover {
 
 static void hand_fd(handover *h, int fd)
 {
-        if (h->n_fds == h->cap_fds) {
-                size_t cap = h->cap_fds ? 2 * h->cap_fds : 64;
-                int *v = realloc(h->fds, cap * sizeof(int));
-
-                if (!v) {
-                        h->failed = true;
-                        return;
-                }
-                h->fds = v;
-                h->cap_fds = cap;
+        if (GROW(h->fds, h->cap_fds, h->n_fds + 1, 64) < 0) {
+                h->failed = true;
+                return;
         }
         h->fds[h->n_fds++] = fd;
 }

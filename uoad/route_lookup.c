@@ -11,21 +11,19 @@
 #include <time.h>
 
 #include "common/macro.h"
-#include "uoad/uoad.h"
+#include "uoad/route_lookup.h"
+#include "uoad/rtnl.h"
 
 int route_lookup_open(void)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
         struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = rtnl_socket_open(0, 0, NULL);
 
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         /* The kernel answers a route lookup synchronously; the timeout only
          * bounds a surprise, it never waits on a slice. */
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-            bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
                 return negative_errno();
         return TAKE_FD(fd);
 }

@@ -13,21 +13,29 @@ static uint32_t rtnl_seq;
 #define RTNL_BATCH_MAX 256           /* requests per send: their acks fit the receive buffer */
 #define RTNL_BATCH_BYTES (64 * 1024) /* and so do the requests, in one skb */
 
+int rtnl_socket_open(int flags, uint32_t groups, uint32_t *ret_portid)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
+        socklen_t len = sizeof(sa);
+        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | flags, NETLINK_ROUTE);
+
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        if (ret_portid) {
+                if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                        return negative_errno();
+                *ret_portid = sa.nl_pid;
+        }
+        return TAKE_FD(fd);
+}
+
 int rtnl_open(void)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
+        int fd = rtnl_socket_open(0, 0, NULL), one = 1;
 
-        if (fd < 0)
-                return negative_errno();
         /* Acks without the request echoed: a batch's acks stay small. */
-        (void) setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = negative_errno();
-
-                close(fd);
-                return r;
-        }
+        if (fd >= 0)
+                (void) setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         return fd;
 }
 

@@ -4,6 +4,10 @@
 
 #include <libmnl/libmnl.h>
 
+/* A bound NETLINK_ROUTE socket, O_CLOEXEC plus flags (SOCK_NONBLOCK),
+ * member of the legacy groups mask; its port id in *ret_portid if asked. */
+int rtnl_socket_open(int flags, uint32_t groups, uint32_t *ret_portid);
+/* rtnl_socket_open() for rtnl_talk/dump/batch: blocking, acks short. */
 int rtnl_open(void);
 /* Send one request with NLM_F_ACK; 0 or the kernel's -errno. */
 int rtnl_talk(int fd, struct nlmsghdr *nlh);

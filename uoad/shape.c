@@ -32,6 +32,7 @@
 #include "policy/policy_shape.h"
 #include "uoad/rtnl.h"
 #include "uoad/shape.h"
+#include "uoad/shape_ingress.h"
 #include "uoad/shape_internal.h"
 
 int shape_attr_cb(const struct nlattr *a, void *data)

@@ -15,12 +15,4 @@ int shape_remove(void);
 /* "UID egress|ingress BYTES PACKETS DROPS OVERLIMITS" a line, summed over
  * the interfaces, for each shaped slice of p (only_uid's alone if set). */
 void shape_stats_format(const policy *p, struct strbuf *b, const uid_t *only_uid);
-/* shape_monitor.c: interfaces that appear after the policy was applied (a
- * slice's tun0, a new VXLAN) are shaped as they come: a socket on the
- * kernel's link notifications, in uoad's epoll set (data.ptr's first member
- * is WATCH_SHAPE_LINKS); the event handler re-applies d's policy when an
- * interface it has not seen comes up. */
-struct uoad;
-int shape_monitor_open(struct uoad *d);
-void shape_monitor_event(struct uoad *d);
 #define SHAPE_MARKER "%shape\n" /* separates them from the call counters in "show" */

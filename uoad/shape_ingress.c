@@ -15,6 +15,7 @@
 
 #include "common/macro.h"
 #include "uoad/rtnl.h"
+#include "uoad/shape_ingress.h"
 #include "uoad/shape_internal.h"
 
 /* Our filters: the redirect on an interface's ingress qdisc, and on its IFB

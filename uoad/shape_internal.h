@@ -88,10 +88,3 @@ void shape_class_want(const policy_shape_slice *ss, uint64_t bps, void *userdata
 /* Our HTB on ifindex with the classes want (the default class added), or,
  * with none wanted, no HTB of ours (roots: the root qdiscs found). */
 int shape_htb_sync(int fd, int ifindex, sclasses *want, sqdiscs *roots);
-
-/* shape_ingress.c: the IFB of interface l and its redirect, for sh; IFBs of
- * ours whose interface is gone; the interface an IFB name of ours serves (0:
- * not one). */
-int shape_ingress_sync(int fd, const policy_shape *sh, const slink *l, const slinks *links, sqdiscs *roots);
-int shape_ifb_strays_remove(int fd, const slinks *links);
-int shape_ifb_of(const char *name);

@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "uoad/rtnl.h"
 #include "uoad/shape.h"
 #include "uoad/shape_internal.h"
+#include "uoad/shape_monitor.h"
 #include "uoad/uoad.h"
 
 static struct {
@@ -36,30 +38,22 @@ static bool known(int ifindex)
 
 static int remember(int ifindex)
 {
-        if (mon.n == mon.cap) {
-                size_t cap = mon.cap ? 2 * mon.cap : 64;
-                int *v = realloc(mon.known, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                mon.known = v;
-                mon.cap = cap;
-        }
+        if (GROW(mon.known, mon.cap, mon.n + 1, 64) < 0)
+                return -ENOMEM;
         mon.known[mon.n++] = ifindex;
         return 0;
 }
 
 int shape_monitor_open(uoad *d)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &mon };
-        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+        _cleanup_close_ int fd = rtnl_socket_open(SOCK_NONBLOCK, RTMGRP_LINK, NULL);
         _cleanup_close_ int dump = -1;
         slinks links = {};
         int r = 0;
 
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
+        if (fd < 0)
+                return fd;
         /* Subscribed first, then the dump: a link that comes in between is
          * both in the dump and notified, never in neither. */
         dump = rtnl_open();

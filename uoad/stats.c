@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #define LOG_BURST 10         /* refusal lines per slice per second... */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "uoad/notify_worker.h"
+#include "uoad/target.h"
 #include "uoad/uoad.h"
 
 #ifndef PIDFD_THREAD

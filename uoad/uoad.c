@@ -17,8 +17,20 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/wire.h"
+#include "uoad/caller.h"
 #include "uoad/caps.h"
+#include "uoad/control.h"
+#include "uoad/crash.h"
+#include "uoad/engine_bpf.h"
+#include "uoad/guard.h"
+#include "uoad/holder.h"
+#include "uoad/notify.h"
+#include "uoad/relay.h"
+#include "uoad/resume.h"
+#include "uoad/route_lookup.h"
 #include "uoad/shape.h"
+#include "uoad/shape_monitor.h"
+#include "uoad/stats.h"
 #include "uoad/uoad.h"
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
@@ -80,10 +92,7 @@ static int parse_args(int argc, char **argv)
                 fprintf(stderr, "uoad: --engine takes auto, bpf or seccomp, not '%s'\n", arg_engine);
                 return -EINVAL;
         }
-        if (!arg_socket)
-                arg_socket = getenv("UOA_SOCKET");
-        if (!arg_socket || !*arg_socket)
-                arg_socket = WIRE_DEFAULT_SOCKET;
+        arg_socket = wire_socket_path(arg_socket);
         return 0;
 }
 

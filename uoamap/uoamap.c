@@ -471,10 +471,7 @@ int main(int argc, char **argv)
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }
-        if (!arg_socket)
-                arg_socket = getenv("UOA_SOCKET");
-        if (!arg_socket || !*arg_socket)
-                arg_socket = WIRE_DEFAULT_SOCKET;
+        arg_socket = wire_socket_path(arg_socket);
         if (optind >= argc) {
                 usage(stderr);
                 return 2;

@@ -1,0 +1,10 @@
+/* uoad/shape_monitor.h: interfaces that appear after the policy was
+ * applied (a slice's tun0, a new VXLAN) are shaped as they come: a socket
+ * on the kernel's link notifications, in uoad's epoll set (data.ptr's first
+ * member is WATCH_SHAPE_LINKS); the event handler re-applies d's policy when
+ * an interface it has not seen comes up (uoad/shape_monitor.c). */
+#pragma once
+
+struct uoad;
+int shape_monitor_open(struct uoad *d);
+void shape_monitor_event(struct uoad *d);
