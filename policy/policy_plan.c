@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "policy/policy.h"
 #include "policy/policy_shape.h"
@@ -185,16 +186,9 @@ static void elem_collect(int set, const char *text, void *userdata)
 {
         elem_list *l = userdata;
 
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? 2 * l->cap : 8;
-                elem *v = realloc(l->v, cap * sizeof(*v));
-
-                if (!v) {
-                        l->failed = true;
-                        return;
-                }
-                l->v = v;
-                l->cap = cap;
+        if (GROW(l->v, l->cap, l->n + 1, 8) < 0) {
+                l->failed = true;
+                return;
         }
         l->v[l->n].set = set;
         snprintf(l->v[l->n++].text, ELEM_MAX, "%s", text);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/grow.h"
 #include "policy/policy_rules.h"
 
 #define TREE_LEVELS 11u
@@ -253,15 +254,8 @@ static policy_rule rule_main(int family, uint32_t pref)
 
 static int push(policy_rules *o, const policy_rule *r)
 {
-        if (o->n == o->cap) {
-                size_t cap = o->cap ? 2 * o->cap : 64;
-                policy_rule *v = realloc(o->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                o->v = v;
-                o->cap = cap;
-        }
+        if (GROW(o->v, o->cap, o->n + 1, 64) < 0)
+                return -ENOMEM;
         o->v[o->n++] = *r;
         return 0;
 }
@@ -373,7 +367,7 @@ static uint16_t node_between(const tree *t, unsigned lo, unsigned hi)
  * position h of level d, its children likewise; or, with h NONE, at the
  * first free id past its parent, its children likewise. Returns false when
  * no id is free. */
-static bool grow(tree *t, uint16_t parent, unsigned h, unsigned d, entry *e, size_t n)
+static bool trie_grow(tree *t, uint16_t parent, unsigned h, unsigned d, entry *e, size_t n)
 {
         bool heap = h != NONE;
         uint16_t id;
@@ -404,8 +398,8 @@ static bool grow(tree *t, uint16_t parent, unsigned h, unsigned d, entry *e, siz
         x->entries = no > 0;
         unsigned left = heap ? 2 * h : NONE, right = heap ? 2 * h + 1 : NONE;
 
-        return (!nl || grow(t, id, left, d + 1, e, nl)) &&
-               (n - nl - no == 0 || grow(t, id, right, d + 1, e + nl + no, n - nl - no));
+        return (!nl || trie_grow(t, id, left, d + 1, e, nl)) &&
+               (n - nl - no == 0 || trie_grow(t, id, right, d + 1, e + nl + no, n - nl - no));
 }
 
 /* ---- a change in the kernel's trie ------------------------------------------------ */
@@ -546,7 +540,7 @@ static unsigned node_depth(const tree *t, uint16_t id)
  * write where each went back to the tree's entries at[0..n). */
 static bool grow_copy(tree *t, uint16_t parent, unsigned d, entry *e, const size_t *at, size_t n)
 {
-        bool ok = grow(t, parent, NONE, d, e, n);
+        bool ok = trie_grow(t, parent, NONE, d, e, n);
 
         for (size_t k = 0; ok && k < n; k++) {
                 t->e[at[k]].node = e[k].node;
@@ -680,7 +674,7 @@ static size_t walk_most(const tree *t)
 static void build(tree *t)
 {
         memset(t->nodes, 0, sizeof(t->nodes));
-        grow(t, TOP, 0, 0, t->e, t->n); /* heap positions never run out */
+        trie_grow(t, TOP, 0, 0, t->e, t->n); /* heap positions never run out */
 }
 
 /* The tree of t->e: in have's trie when that can be kept and is not much

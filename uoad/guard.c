@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/macro.h"
 #include "policy/policy_rules.h"
 #include "uoad/guard.h"
@@ -34,18 +35,10 @@ static void grules_add(grules *g, const policy_rule *r)
 {
         policy_rules *l = &g->l;
 
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? 2 * l->cap : 64;
-                policy_rule *v = realloc(l->v, cap * sizeof(*v));
-
-                if (!v) {
-                        g->failed = true;
-                        return;
-                }
-                l->v = v;
-                l->cap = cap;
-        }
-        l->v[l->n++] = *r;
+        if (GROW(l->v, l->cap, l->n + 1, 64) < 0)
+                g->failed = true;
+        else
+                l->v[l->n++] = *r;
 }
 
 /* Our rules as the last rules_sync() left them: a reload diffs against
@@ -364,15 +357,8 @@ static int throw_parse(const struct nlmsghdr *nlh, void *data)
             rtm->rtm_type != RTN_THROW || rtm->rtm_dst_len != 0 ||
             mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb) < 0)
                 return MNL_CB_OK;
-        if (ts->n == ts->cap) {
-                size_t cap = ts->cap ? 2 * ts->cap : 16;
-                uint32_t *t = realloc(ts->tables, cap * sizeof(*t));
-
-                if (!t)
-                        return MNL_CB_ERROR;
-                ts->tables = t;
-                ts->cap = cap;
-        }
+        if (GROW(ts->tables, ts->cap, ts->n + 1, 16) < 0)
+                return MNL_CB_ERROR;
         ts->tables[ts->n++] = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) == 4
                                       ? mnl_attr_get_u32(tb[RTA_TABLE])
                                       : rtm->rtm_table;
@@ -403,15 +389,8 @@ static int route_collect(const struct nlmsghdr *nlh, void *data)
                                                                                : rtm->rtm_table;
         if (!bsearch(&table, rm->tables, rm->n_tables, sizeof(table), u32_cmp))
                 return MNL_CB_OK;
-        if (rm->len + NLMSG_ALIGN(nlh->nlmsg_len) > rm->cap) {
-                size_t cap = 2 * (rm->cap + nlh->nlmsg_len);
-                char *b = realloc(rm->buf, cap);
-
-                if (!b)
-                        return MNL_CB_ERROR;
-                rm->buf = b;
-                rm->cap = cap;
-        }
+        if (GROW(rm->buf, rm->cap, rm->len + NLMSG_ALIGN(nlh->nlmsg_len), 4096) < 0)
+                return MNL_CB_ERROR;
         memcpy(rm->buf + rm->len, nlh, nlh->nlmsg_len);
         rm->len += NLMSG_ALIGN(nlh->nlmsg_len);
         return MNL_CB_OK;
