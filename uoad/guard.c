@@ -563,6 +563,8 @@ int guard_remove(uoad *d)
         r2 = tables_sync(fd, AF_INET, NULL);
         if (r2 == 0)
                 r2 = tables_sync(fd, AF_INET6, NULL);
+        /* From a dump: removal takes every rule of ours, cached or not. */
+        rules_cache_drop();
         if (r2 == 0)
                 r2 = rules_sync(fd, NULL);
         rules_cache_drop();
