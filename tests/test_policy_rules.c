@@ -29,7 +29,8 @@ static policy_rules plan_from(const policy *p, int family, const policy_rules *h
         policy_rules r = {};
 
         cr_assert_eq(policy_plan_rules(p, family, have, &r), 0);
-        qsort(r.v, r.n, sizeof(*r.v), pref_cmp);
+        if (r.n)
+                qsort(r.v, r.n, sizeof(*r.v), pref_cmp);
         return r;
 }
 
@@ -256,8 +257,10 @@ static size_t changed(policy_rules *a, policy_rules *b)
 {
         size_t i = 0, j = 0, n = 0;
 
-        qsort(a->v, a->n, sizeof(*a->v), rule_cmp);
-        qsort(b->v, b->n, sizeof(*b->v), rule_cmp);
+        if (a->n)
+                qsort(a->v, a->n, sizeof(*a->v), rule_cmp);
+        if (b->n)
+                qsort(b->v, b->n, sizeof(*b->v), rule_cmp);
         while (i < a->n || j < b->n) {
                 int c = i == a->n ? 1 : j == b->n ? -1 : policy_rule_cmp(&a->v[i], &b->v[j]);
 
