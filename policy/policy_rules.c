@@ -78,7 +78,7 @@ typedef struct node {
         bool used;
         uint16_t parent; /* a node id or TOP; its tests hold this node's goto */
         key lo, hi;      /* the block that goto tests */
-        bool entries;    /* it has entries of its own (slot 0) */
+        bool entries;    /* it has entries of its own (slot 0): tree_emit() */
 } node;
 
 typedef struct entry {
@@ -264,6 +264,12 @@ static int tree_emit(tree *t, policy_rules *o)
 {
         int r = 0;
 
+        /* Which nodes have entries of their own: where their gotos land. */
+        for (uint16_t id = 0; id < TREE_NODES; id++)
+                t->nodes[id].entries = false;
+        for (size_t i = 0; i < t->n; i++)
+                if (t->e[i].node != TOP && t->e[i].slot == 0)
+                        t->nodes[t->e[i].node].entries = true;
         for (size_t i = 0; i < t->n; i++) {
                 policy_rule x = rule_entry(t, &t->e[i]);
 
@@ -395,7 +401,6 @@ static bool trie_grow(tree *t, uint16_t parent, unsigned h, unsigned d, entry *e
                 e[k].node = id;
                 e[k].slot = 0;
         }
-        x->entries = no > 0;
         unsigned left = heap ? 2 * h : NONE, right = heap ? 2 * h + 1 : NONE;
 
         return (!nl || trie_grow(t, id, left, d + 1, e, nl)) &&
@@ -498,15 +503,13 @@ static bool adopt(tree *t, const policy_rules *have)
                 if (straddles || !have_rule(have, &r))
                         e->slot = 0;
         }
-        /* Keep the nodes on some key's way; note which have entries. */
+        /* Keep the nodes on some key's way. */
         {
                 bool live[TREE_NODES + 1] = {};
 
                 for (size_t i = 0; i < t->n; i++) {
                         uint16_t id = t->e[i].node;
 
-                        if (id != TOP && t->e[i].slot == 0)
-                                t->nodes[id].entries = true;
                         for (; id != TOP && !live[id]; id = t->nodes[id].parent)
                                 live[id] = true;
                 }
@@ -622,8 +625,7 @@ static bool mend_node(tree *t, uint16_t x, entry *tmp, size_t *at)
         return true;
 }
 
-/* Mend every node of the adopted trie, parents first; then note which
- * nodes have entries of their own. */
+/* Mend every node of the adopted trie, parents first. */
 static bool adopt_mend(tree *t)
 {
         entry *tmp = malloc(t->n * sizeof(*tmp));
@@ -638,11 +640,6 @@ static bool adopt_mend(tree *t)
         for (uint16_t x = 0; ok && x < TREE_NODES; x++)
                 if (t->nodes[x].used && own[x] > ADOPT_MISPLACED_MAX)
                         ok = mend_node(t, x, tmp, at);
-        for (uint16_t id = 0; id < TREE_NODES; id++)
-                t->nodes[id].entries = false;
-        for (size_t i = 0; i < t->n; i++)
-                if (t->e[i].node != TOP && t->e[i].slot == 0)
-                        t->nodes[t->e[i].node].entries = true;
         free(tmp);
         free(at);
         return ok;

@@ -111,11 +111,11 @@ static int rule_parse(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_OK;
         r.family = frh->family;
         r.pref = tb[FRA_PRIORITY] ? mnl_attr_get_u32(tb[FRA_PRIORITY]) : 0;
-        /* Anything but our two kinds (an older uoad's are lookups too)
-         * compares unequal to every planned rule, so it is deleted. */
-        r.action = frh->action == FR_ACT_GOTO ? POLICY_RULE_GOTO : POLICY_RULE_TABLE;
-        if (frh->action != FR_ACT_GOTO && frh->action != FR_ACT_TO_TBL)
-                r.action = (policy_rule_action) -1;
+        /* Anything but our two kinds compares unequal to every planned
+         * rule, so it is deleted. */
+        r.action = frh->action == FR_ACT_GOTO    ? POLICY_RULE_GOTO
+                   : frh->action == FR_ACT_TO_TBL ? POLICY_RULE_TABLE
+                                                  : (policy_rule_action) -1;
         r.table = tb[FRA_TABLE] ? mnl_attr_get_u32(tb[FRA_TABLE]) : frh->table;
         r.target = tb[FRA_GOTO] ? mnl_attr_get_u32(tb[FRA_GOTO]) : 0;
         if (tb[FRA_UID_RANGE] && mnl_attr_get_payload_len(tb[FRA_UID_RANGE]) == sizeof(struct fib_rule_uid_range)) {
@@ -288,8 +288,6 @@ static int rules_sync(int fd, const policy *p)
                 r = rules_sync_from(fd, p, false);
         return r;
 }
-
-
 
 /* A `throw default` of the worst metric in a slice table: the table exists
  * (a filtered dump of a missing table fails with ENOENT), a lookup that finds
