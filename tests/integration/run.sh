@@ -82,13 +82,11 @@ s() { # NAME USER PATTERN PROBE-ARGS...: one probe run under uoa-run, judged.
 concurrent_bind() {
         local hpid="" i
         if ! uoat_breaker_open; then
-                # Held long enough to outlast a slow start (twice here a
-                # loaded machine took over 5 s to print); killed when done.
-                uoat_slice_argv "$UA" "$(uoat_probe)" bind 4 tcp 0.0.0.0 80 --hold 12
-                timeout -k 2 15 "${UOAT_CMD[@]}" >"$T/hold.out" 2>"$T/hold.err" </dev/null &
+                uoat_slice_argv "$UA" "$(uoat_probe)" bind 4 tcp 0.0.0.0 80 --hold 3
+                timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/hold.out" 2>"$T/hold.err" </dev/null &
                 hpid=$!
                 UOAT_PIDS+=("$hpid")
-                for i in $(seq 100); do
+                for i in $(seq 50); do
                         [ -s "$T/hold.out" ] && break
                         uoat_pid_alive "$hpid" || break
                         sleep 0.1
@@ -98,11 +96,11 @@ concurrent_bind() {
                         wait "$hpid"
                         RC=$?
                 elif [ -z "$OUT" ]; then
-                        RC=124 # nothing printed in 10 s: counts as a hung run
+                        RC=124 # nothing printed in 5 s: counts as a hung run
                         UOAT_SLOW=$((UOAT_SLOW + 1))
                 fi
         fi
-        uoat_expect "$TAG A holds 0.0.0.0:80 (--hold)" "ok 10.77.0.11 80"
+        uoat_expect "$TAG A holds 0.0.0.0:80 (--hold 3)" "ok 10.77.0.11 80"
         s "B binds 0.0.0.0:80 while A holds it" "$UB" "ok 10.77.0.12 80" bind 4 tcp 0.0.0.0 80
         s "A's own 0.0.0.0:80 is in use meanwhile" "$UA" "err EADDRINUSE" bind 4 tcp 0.0.0.0 80
         if [ -n "$hpid" ]; then
