@@ -98,6 +98,13 @@ concurrent_bind() {
                 elif [ -z "$OUT" ]; then
                         RC=124 # nothing printed in 5 s: counts as a hung run
                         UOAT_SLOW=$((UOAT_SLOW + 1))
+                        # Where it waits (a rare hang under investigation):
+                        # the system call number and the kernel's wait.
+                        for i in $(pgrep -P "$hpid") $(pgrep -P "$(pgrep -P "$hpid" | head -n 1)" 2>/dev/null); do
+                                echo "# held probe's process $i: $(cat "/proc/$i/comm" 2>/dev/null)" \
+                                        "syscall $(cut -d' ' -f1 "/proc/$i/syscall" 2>/dev/null)" \
+                                        "wchan $(cat "/proc/$i/wchan" 2>/dev/null)"
+                        done
                 fi
         fi
         uoat_expect "$TAG A holds 0.0.0.0:80 (--hold 3)" "ok 10.77.0.11 80"
