@@ -83,6 +83,11 @@ concurrent_bind() {
         local hpid="" i
         if ! uoat_breaker_open; then
                 uoat_slice_argv "$UA" "$(uoat_probe)" bind 4 tcp 0.0.0.0 80 --hold 3
+                # Emptied here, not only by the job's redirection: that runs in
+                # the forked job, and a loaded machine let the loop below read
+                # the previous variant's "ok" before it (then cat found the
+                # file just emptied: "no output", three times in 14 runs).
+                : >"$T/hold.out"
                 timeout -k 2 10 "${UOAT_CMD[@]}" >"$T/hold.out" 2>"$T/hold.err" </dev/null &
                 hpid=$!
                 UOAT_PIDS+=("$hpid")
@@ -98,8 +103,8 @@ concurrent_bind() {
                 elif [ -z "$OUT" ]; then
                         RC=124 # nothing printed in 5 s: counts as a hung run
                         UOAT_SLOW=$((UOAT_SLOW + 1))
-                        # Where it waits (a rare hang under investigation):
-                        # the system call number and the kernel's wait.
+                        # Where it waits: the system call number and the
+                        # kernel's wait.
                         for i in $(pgrep -P "$hpid") $(pgrep -P "$(pgrep -P "$hpid" | head -n 1)" 2>/dev/null); do
                                 echo "# held probe's process $i: $(cat "/proc/$i/comm" 2>/dev/null)" \
                                         "syscall $(cut -d' ' -f1 "/proc/$i/syscall" 2>/dev/null)" \
