@@ -101,6 +101,10 @@ char *policy_format(const policy *p, const uid_t *only_uid);
 size_t policy_slice_count(const policy *p);
 const policy_slice *policy_slice_at(const policy *p, size_t i); /* sorted by uid */
 const policy_slice *policy_slice_find(const policy *p, uid_t uid);
+/* For walking two policies in uid order side by side: p's slice of uid,
+ * *cursor moved past p's smaller uids (start at 0, ask in ascending uid).
+ * Sequential, so a diff of two large policies costs no hash lookups. */
+const policy_slice *policy_slice_seek(const policy *p, size_t *cursor, uid_t uid);
 /* The slice owning addr (and, on a shared address, port). NULL if the address
  * is nobody's, or it is shared and port is in nobody's range. *ret_shared
  * (optional) tells whether the address is shared. */

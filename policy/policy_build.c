@@ -256,6 +256,9 @@ static int commit_slice(policy_builder *b, const policy_assign *a)
         builder_key k = { b, a };
         uint64_t h = policy_uid_hash(a->uid);
 
+        /* A slice's lines are usually together: the last uid needs no lookup. */
+        if (b->n_uids > 0 && b->uids[b->n_uids - 1] == a->uid)
+                return 0;
         if (pindex_find(&b->uid_index, h, builder_uid_eq, &k) != PINDEX_NONE)
                 return 0;
         if (GROW(b->uids, b->cap_uids, b->n_uids + 1, 16) < 0)
@@ -319,8 +322,18 @@ static int uid_cmp(const void *x, const void *y)
 }
 
 /* Slices sorted by uid, with their uid index; counts only, no lists yet. */
+/* The slice of uid: the one before again when uid is the same (a slice's
+ * assignments are usually together), else looked up. */
+static policy_slice *slice_of(policy *p, uid_t uid, policy_slice **last)
+{
+        if (!*last || (*last)->uid != uid)
+                *last = (policy_slice *)policy_slice_find(p, uid);
+        return *last;
+}
+
 static int finish_slices(policy_builder *b)
 {
+        policy_slice *last = NULL;
         policy *p = b->p;
 
         if (b->n_uids == 0)
@@ -340,7 +353,7 @@ static int finish_slices(policy_builder *b)
         }
         for (size_t i = 0; i < p->n_assigns; i++) {
                 const policy_assign *a = &p->assigns[i];
-                policy_slice *s = (policy_slice *)policy_slice_find(p, a->uid);
+                policy_slice *s = slice_of(p, a->uid, &last);
 
                 if (a->kind == ASSIGN_ADDRESS)
                         s->n_addrs++;
@@ -362,6 +375,7 @@ static int finish_slices(policy_builder *b)
 static int finish_lists(policy *p)
 {
         size_t n_addrs = 0, n_ifnames = 0;
+        policy_slice *last = NULL;
 
         for (size_t i = 0; i < p->n_slices; i++) {
                 n_addrs += p->slices[i].n_addrs;
@@ -383,7 +397,7 @@ static int finish_lists(policy *p)
         }
         for (size_t i = 0; i < p->n_assigns; i++) {
                 const policy_assign *a = &p->assigns[i];
-                policy_slice *s = (policy_slice *)policy_slice_find(p, a->uid);
+                policy_slice *s = slice_of(p, a->uid, &last);
 
                 if (a->kind == ASSIGN_ADDRESS)
                         s->addrs[s->n_addrs++] = a->addr;

@@ -303,6 +303,15 @@ const policy_slice *policy_slice_find(const policy *p, uid_t uid)
         return i == PINDEX_NONE ? NULL : &p->slices[i];
 }
 
+const policy_slice *policy_slice_seek(const policy *p, size_t *cursor, uid_t uid)
+{
+        if (!p)
+                return NULL;
+        while (*cursor < p->n_slices && p->slices[*cursor].uid < uid)
+                (*cursor)++;
+        return *cursor < p->n_slices && p->slices[*cursor].uid == uid ? &p->slices[*cursor] : NULL;
+}
+
 const policy_slice *policy_address_owner(const policy *p, const uoa_addr *addr,
                                          uint16_t port, bool *ret_shared)
 {

@@ -292,16 +292,16 @@ char *policy_plan_nft_update(const policy *old, const policy *p)
         if ((any_del && !sd) || (any_add && !sa))
                 failed = true;
 
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i), *o = policy_slice_find(old, s->uid);
+        for (size_t i = 0, j = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i), *o = policy_slice_seek(old, &j, s->uid);
 
                 if (!o || !slice_same_elements(o, s))
                         slice_diff(o, s, &add, &del, &failed);
         }
-        for (size_t i = 0; i < policy_slice_count(old); i++) {
+        for (size_t i = 0, j = 0; i < policy_slice_count(old); i++) {
                 const policy_slice *o = policy_slice_at(old, i);
 
-                if (!policy_slice_find(p, o->uid))
+                if (!policy_slice_seek(p, &j, o->uid))
                         slice_diff(o, NULL, &add, &del, &failed);
         }
         strbuf_printf(&b, "%s", "");

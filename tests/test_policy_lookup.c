@@ -109,3 +109,28 @@ Test(lookup, interfaces_restrict_only_when_listed)
         cr_assert(policy_slice_may_use_interface(policy_slice_find(p, U11), "eth0"));
         policy_free(p);
 }
+
+/* policy_slice_seek walks two policies side by side: every uid of one is
+ * found in the other exactly when policy_slice_find finds it, whatever the
+ * gaps, and the cursor never goes back. */
+Test(lookup, seek_agrees_with_find_in_uid_order)
+{
+        policy *a = parse_ok("5 address 10.0.0.5\n1 address 10.0.0.1\n9 address 10.0.0.9\n7 address 10.0.0.7\n"
+                             "3 address 10.0.0.3\n");
+        policy *b = parse_ok("2 address 10.0.1.2\n3 address 10.0.1.3\n4 address 10.0.1.4\n5 address 10.0.1.5\n"
+                             "6 address 10.0.1.6\n9 address 10.0.1.9\n12 address 10.0.1.12\n");
+        size_t cursor = 0, before;
+
+        for (size_t i = 0; i < policy_slice_count(b); i++) {
+                uid_t uid = policy_slice_at(b, i)->uid;
+
+                before = cursor;
+                cr_expect_eq(policy_slice_seek(a, &cursor, uid), policy_slice_find(a, uid), "uid %u", uid);
+                cr_expect_geq(cursor, before);
+        }
+        cr_expect_eq(cursor, policy_slice_count(a), "past a's last uid (9) after 12");
+        cursor = 0;
+        cr_expect_null(policy_slice_seek(NULL, &cursor, 1));
+        policy_free(a);
+        policy_free(b);
+}

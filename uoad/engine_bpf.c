@@ -403,8 +403,8 @@ int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
         };
         int r;
 
-        for (size_t i = 0; i < policy_slice_count(p); i++) {
-                const policy_slice *s = policy_slice_at(p, i), *o = old ? policy_slice_find(old, s->uid) : NULL;
+        for (size_t i = 0, j = 0; i < policy_slice_count(p); i++) {
+                const policy_slice *s = policy_slice_at(p, i), *o = policy_slice_seek(old, &j, s->uid);
 
                 if (!o || !policy_slice_addresses_equal(o, s))
                         slice_io(&io, s);
@@ -419,8 +419,8 @@ int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
         if (r < 0 || !old)
                 return r < 0 ? r : 0;
         io.keep = p;
-        for (size_t i = 0; io.r == 0 && i < policy_slice_count(old); i++) {
-                const policy_slice *o = policy_slice_at(old, i), *s = policy_slice_find(p, o->uid);
+        for (size_t i = 0, j = 0; io.r == 0 && i < policy_slice_count(old); i++) {
+                const policy_slice *o = policy_slice_at(old, i), *s = policy_slice_seek(p, &j, o->uid);
 
                 if (!s || !policy_slice_addresses_equal(o, s))
                         slice_io(&io, o);
