@@ -35,14 +35,17 @@
 
 #define DEFAULT_CONFIG "/etc/uoa/uoa.conf"
 
-static const char *arg_config = DEFAULT_CONFIG;
-static const char *arg_socket;
-static bool arg_daemon;
-static const char *arg_engine = "auto";
-static int arg_verbose;
-static int arg_resume = -1;       /* --resume FD: the state a uoad we re-executed from handed us */
-static int arg_resume_check = -1; /* --resume-check FD: only check that we could (resume.c) */
-static unsigned arg_grace = 30;   /* --grace S: how long the holder keeps sessions without uoad; 0: no holder */
+/* The command line, parsed once in main() and passed to who needs it. */
+typedef struct uoad_args {
+        const char *config;
+        const char *socket;
+        bool daemon;
+        const char *engine;
+        int verbose;
+        int resume;       /* --resume FD: the state a uoad we re-executed from handed us */
+        int resume_check; /* --resume-check FD: only check that we could (resume.c) */
+        unsigned grace;   /* --grace S: how long the holder keeps sessions without uoad; 0: no holder */
+} uoad_args;
 
 static void usage(FILE *f)
 {
@@ -58,7 +61,7 @@ static void usage(FILE *f)
                 DEFAULT_CONFIG, WIRE_DEFAULT_SOCKET);
 }
 
-static int parse_args(int argc, char **argv)
+static int parse_args(int argc, char **argv, uoad_args *arg)
 {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
@@ -72,14 +75,14 @@ static int parse_args(int argc, char **argv)
 
         while ((c = getopt_long(argc, argv, "c:s:dvh", opts, NULL)) >= 0)
                 switch (c) {
-                case 'c': arg_config = optarg; break;
-                case 's': arg_socket = optarg; break;
-                case 'd': arg_daemon = true; break;
-                case 'e': arg_engine = optarg; break;
-                case 'v': arg_verbose++; break;
-                case 'R': arg_resume = atoi(optarg); break;
-                case 'C': arg_resume_check = atoi(optarg); break;
-                case 'g': arg_grace = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'c': arg->config = optarg; break;
+                case 's': arg->socket = optarg; break;
+                case 'd': arg->daemon = true; break;
+                case 'e': arg->engine = optarg; break;
+                case 'v': arg->verbose++; break;
+                case 'R': arg->resume = atoi(optarg); break;
+                case 'C': arg->resume_check = atoi(optarg); break;
+                case 'g': arg->grace = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); return -EINVAL;
                 }
@@ -87,12 +90,12 @@ static int parse_args(int argc, char **argv)
                 usage(stderr);
                 return -EINVAL;
         }
-        if (strcmp(arg_engine, "auto") != 0 && strcmp(arg_engine, "bpf") != 0 &&
-            strcmp(arg_engine, "seccomp") != 0) {
-                fprintf(stderr, "uoad: --engine takes auto, bpf or seccomp, not '%s'\n", arg_engine);
+        if (strcmp(arg->engine, "auto") != 0 && strcmp(arg->engine, "bpf") != 0 &&
+            strcmp(arg->engine, "seccomp") != 0) {
+                fprintf(stderr, "uoad: --engine takes auto, bpf or seccomp, not '%s'\n", arg->engine);
                 return -EINVAL;
         }
-        arg_socket = wire_socket_path(arg_socket);
+        arg->socket = wire_socket_path(arg->socket);
         return 0;
 }
 
@@ -211,9 +214,9 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
  * the seccomp engine the same programs still steer the wildcard (enforce
  * off) when the kernel has BPF; without, a wildcard serves the primary
  * address only. */
-static int engine_start(uoad *d)
+static int engine_start(uoad *d, const char *engine)
 {
-        bool seccomp = strcmp(arg_engine, "seccomp") == 0;
+        bool seccomp = strcmp(engine, "seccomp") == 0;
         char err[512];
         int r;
 
@@ -232,7 +235,7 @@ static int engine_start(uoad *d)
                 log_info("engine: seccomp (as asked); without BPF a wildcard serves the primary address only: %s", err);
                 return 0;
         }
-        if (strcmp(arg_engine, "bpf") == 0) {
+        if (strcmp(engine, "bpf") == 0) {
                 log_error("engine: bpf unavailable: %s", err);
                 return -1;
         }
@@ -269,14 +272,15 @@ int main(int argc, char **argv)
         uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
         static watch_kind sig_watch = WATCH_SIGNAL;
         _cleanup_free_ char *held = NULL;
+        uoad_args arg = { .config = DEFAULT_CONFIG, .engine = "auto", .resume = -1, .resume_check = -1, .grace = 30 };
         char err[POLICY_ERR_MAX];
         int r, sig_fd, ready_fd = -1;
 
-        if (parse_args(argc, argv) < 0)
+        if (parse_args(argc, argv, &arg) < 0)
                 return 2;
-        log_open("uoad", arg_daemon, arg_verbose ? LOG_DEBUG : LOG_INFO);
-        if (arg_resume_check >= 0)
-                return resume_check(arg_resume_check) < 0 ? 1 : 0;
+        log_open("uoad", arg.daemon, arg.verbose ? LOG_DEBUG : LOG_INFO);
+        if (arg.resume_check >= 0)
+                return resume_check(arg.resume_check) < 0 ? 1 : 0;
         if ((r = resume_init(argc, argv)) < 0)
                 log_warn("SIGUSR2 will not re-execute: cannot find our binary: %s", strerror(-r));
         /* Before anything a slice can reach: from here on uoad holds only
@@ -287,12 +291,12 @@ int main(int argc, char **argv)
         }
         crash_handler_install();
         raise_fd_limit();
-        d.config_path = arg_config;
-        d.socket_path = arg_socket;
+        d.config_path = arg.config;
+        d.socket_path = arg.socket;
         /* Before touching the guard or the engine: a second uoad for the same
          * socket would take the running one's pinned programs over. A resumed
          * uoad is that one (its socket is ours, inherited): it skips this. */
-        if (arg_resume < 0 && (r = wire_connect(d.socket_path)) >= 0) {
+        if (arg.resume < 0 && (r = wire_connect(d.socket_path)) >= 0) {
                 close(r);
                 log_error("cannot serve %s: another uoad is serving it", d.socket_path);
                 return 1;
@@ -302,7 +306,7 @@ int main(int argc, char **argv)
          * uoad (starting) for this socket. */
         if (strcmp(d.socket_path, WIRE_DEFAULT_SOCKET) == 0)
                 (void) mkdir("/run/uoa", 0755); /* the holder's socket goes there too */
-        if (arg_resume < 0 && (r = holder_attach(d.socket_path, arg_grace, &held)) < 0) {
+        if (arg.resume < 0 && (r = holder_attach(d.socket_path, arg.grace, &held)) < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EBUSY ? "another uoad is serving it (its holder is busy)" : strerror(-r));
                 if (r == -EBUSY)
@@ -312,26 +316,26 @@ int main(int argc, char **argv)
         /* Resumed: the policy served before the exec (live edits included),
          * never removed on failure: the sessions and the guard are still the
          * old image's, and dying keeps the guard in place (fail closed). */
-        r = arg_resume >= 0 ? resume_policy(&d, arg_resume, err, sizeof(err)) : uoad_policy_load(&d, err, sizeof(err));
+        r = arg.resume >= 0 ? resume_policy(&d, arg.resume, err, sizeof(err)) : uoad_policy_load(&d, err, sizeof(err));
         if (r < 0) {
                 for (char *save, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                         fprintf(stderr, "uoad: %s\n", l);
                 /* Only what we began to apply: a policy refused by the parser
                  * touched nothing, and the guard in place may be another's. */
-                if (arg_resume < 0 && d.guard_touched) {
+                if (arg.resume < 0 && d.guard_touched) {
                         guard_remove(&d);
                         shape_remove();
                 }
                 return 1;
         }
-        if (engine_start(&d) < 0) {
-                if (arg_resume < 0) {
+        if (engine_start(&d, arg.engine) < 0) {
+                if (arg.resume < 0) {
                         guard_remove(&d);
                         shape_remove();
                 }
                 return 1;
         }
-        if (arg_daemon && arg_resume < 0 && (r = daemonize(&ready_fd)) < 0) {
+        if (arg.daemon && arg.resume < 0 && (r = daemonize(&ready_fd)) < 0) {
                 fprintf(stderr, "uoad: cannot daemonize: %s\n", strerror(-r));
                 return 1;
         }
@@ -353,8 +357,8 @@ int main(int argc, char **argv)
         if ((r = shape_monitor_open(&d)) < 0)
                 log_warn("interfaces created from now on are shaped only at the next policy change: %s",
                          strerror(-r));
-        r = arg_resume >= 0 ? resume_adopt(&d, arg_resume) : control_open(&d);
-        if (r < 0 && arg_resume >= 0) {
+        r = arg.resume >= 0 ? resume_adopt(&d, arg.resume) : control_open(&d);
+        if (r < 0 && arg.resume >= 0) {
                 log_error("cannot take over the control socket from the state handed over: %s", strerror(-r));
                 return 1;
         }
