@@ -50,26 +50,23 @@
 #define CHECK_TIMEOUT_MS 5000
 #define STATE_MAX (64u << 20)
 
-static char exe_path[PATH_MAX];
-static char **exec_argv; /* our argv without --resume/--resume-check, two slots spare */
-static int exec_argc;
-
-int resume_init(int argc, char **argv)
+int resume_init(uoad *d, int argc, char **argv)
 {
-        ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+        resume_exe *x = &d->resume;
+        ssize_t n = readlink("/proc/self/exe", x->path, sizeof(x->path) - 1);
 
         if (n < 0)
                 return negative_errno();
-        exe_path[n] = '\0';
-        exec_argv = calloc((size_t) argc + 3, sizeof(char *));
-        if (!exec_argv)
+        x->path[n] = '\0';
+        x->argv = calloc((size_t) argc + 3, sizeof(char *));
+        if (!x->argv)
                 return -ENOMEM;
         for (int i = 0; i < argc; i++) {
                 if ((strcmp(argv[i], "--resume") == 0 || strcmp(argv[i], "--resume-check") == 0) && i + 1 < argc) {
                         i++;
                         continue;
                 }
-                exec_argv[exec_argc++] = argv[i];
+                x->argv[x->argc++] = argv[i];
         }
         return 0;
 }
@@ -189,15 +186,15 @@ static void cloexec_set(const int *fds, size_t n, bool on)
 }
 
 /* The new binary, on the same state, in a child: does it start and accept it? */
-static int preflight(int state_fd, char *why, size_t whylen)
+static int preflight(resume_exe *x, int state_fd, char *why, size_t whylen)
 {
         char num[16];
         int st;
         pid_t pid;
 
         snprintf(num, sizeof(num), "%d", state_fd);
-        exec_argv[exec_argc] = (char *) "--resume-check";
-        exec_argv[exec_argc + 1] = num;
+        x->argv[x->argc] = (char *) "--resume-check";
+        x->argv[x->argc + 1] = num;
         pid = fork();
         if (pid < 0) {
                 snprintf(why, whylen, "cannot fork: %m");
@@ -207,7 +204,7 @@ static int preflight(int state_fd, char *why, size_t whylen)
                 int fl = fcntl(state_fd, F_GETFD);
 
                 (void) fcntl(state_fd, F_SETFD, fl & ~FD_CLOEXEC);
-                execv(exe_path, exec_argv);
+                execv(x->path, x->argv);
                 _exit(127);
         }
         for (int waited = 0; waited < CHECK_TIMEOUT_MS; waited += 10) {
@@ -215,13 +212,13 @@ static int preflight(int state_fd, char *why, size_t whylen)
                 pid_t w = waitpid(pid, &st, WNOHANG);
 
                 if (w == pid) {
-                        exec_argv[exec_argc] = NULL;
+                        x->argv[x->argc] = NULL;
                         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
                                 return 0;
                         if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-                                snprintf(why, whylen, "%.300s cannot be executed", exe_path);
+                                snprintf(why, whylen, "%.300s cannot be executed", x->path);
                         else
-                                snprintf(why, whylen, "%.300s refused the state (%s %d; its log says why)", exe_path,
+                                snprintf(why, whylen, "%.300s refused the state (%s %d; its log says why)", x->path,
                                          WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
                         return -EINVAL;
                 }
@@ -229,8 +226,8 @@ static int preflight(int state_fd, char *why, size_t whylen)
         }
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
-        exec_argv[exec_argc] = NULL;
-        snprintf(why, whylen, "%.300s --resume-check did not finish in %d ms", exe_path, CHECK_TIMEOUT_MS);
+        x->argv[x->argc] = NULL;
+        snprintf(why, whylen, "%.300s --resume-check did not finish in %d ms", x->path, CHECK_TIMEOUT_MS);
         return -ETIMEDOUT;
 }
 
@@ -260,16 +257,17 @@ static int quiesce(char *why, size_t whylen)
  * served across it (quiesce()). */
 void resume_exec(uoad *d)
 {
+        resume_exe *x = &d->resume;
         _cleanup_close_ int state_fd = -1;
         handover h = {};
         char why[512] = "", num[16];
         int r;
 
-        if (!exec_argv) {
+        if (!x->argv) {
                 log_error("SIGUSR2: not re-executing: the path of our binary is unknown");
                 return;
         }
-        log_info("SIGUSR2: re-executing %s, keeping %zu sessions", exe_path, d->n_listeners);
+        log_info("SIGUSR2: re-executing %s, keeping %zu sessions", x->path, d->n_listeners);
         r = quiesce(why, sizeof(why));
         if (r < 0) {
                 log_error("not re-executing, still serving: %s", why);
@@ -280,21 +278,21 @@ void resume_exec(uoad *d)
                 log_error("not re-executing, still serving: cannot write the state: %s", strerror(-state_fd));
                 goto undrain;
         }
-        r = preflight(state_fd, why, sizeof(why));
+        r = preflight(x, state_fd, why, sizeof(why));
         if (r < 0) {
                 log_error("not re-executing, still serving: %s", why);
                 goto undrain;
         }
         snprintf(num, sizeof(num), "%d", state_fd);
-        exec_argv[exec_argc] = (char *) "--resume";
-        exec_argv[exec_argc + 1] = num;
+        x->argv[x->argc] = (char *) "--resume";
+        x->argv[x->argc + 1] = num;
         hand_fd(&h, state_fd);
         cloexec_set(h.fds, h.n_fds, false);
-        execv(exe_path, exec_argv);
+        execv(x->path, x->argv);
         r = negative_errno();
         cloexec_set(h.fds, h.n_fds, true);
-        exec_argv[exec_argc] = NULL;
-        log_error("not re-executing, still serving: execv %s: %s", exe_path, strerror(-r));
+        x->argv[x->argc] = NULL;
+        log_error("not re-executing, still serving: execv %s: %s", x->path, strerror(-r));
 undrain:
         free(h.fds);
         notify_workers_undrain();

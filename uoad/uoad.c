@@ -281,7 +281,7 @@ int main(int argc, char **argv)
         log_open("uoad", arg.daemon, arg.verbose ? LOG_DEBUG : LOG_INFO);
         if (arg.resume_check >= 0)
                 return resume_check(arg.resume_check) < 0 ? 1 : 0;
-        if ((r = resume_init(argc, argv)) < 0)
+        if ((r = resume_init(&d, argc, argv)) < 0)
                 log_warn("SIGUSR2 will not re-execute: cannot find our binary: %s", strerror(-r));
         /* Before anything a slice can reach: from here on uoad holds only
          * caps.c's list, and no execve gives it more. */

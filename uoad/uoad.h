@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "uoad/resume.h"
 
 /* What an epoll event's data.ptr points at; the first member of each owner. */
 typedef enum watch_kind {
@@ -39,6 +40,7 @@ typedef struct uoad {
         uint16_t unpriv_port_start; /* net.ipv4.ip_unprivileged_port_start */
         bool sync_wakeup;           /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP works */
         size_t n_listeners, n_conns;
+        resume_exe resume;          /* resume.c: what SIGUSR2 executes */
 } uoad;
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
