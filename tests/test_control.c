@@ -68,8 +68,9 @@ void shape_stats_format(const policy *p, struct strbuf *b, const uid_t *only_uid
         strbuf_printf(b, "1000 egress 1 2 3 4\n");
 }
 
-void stats_format(struct strbuf *b, const uid_t *only_uid)
+void stats_format(uoad *d, struct strbuf *b, const uid_t *only_uid)
 {
+        (void) d;
         (void) only_uid;
         strbuf_printf(b, "1000 bind 7 1\n");
 }
@@ -156,7 +157,9 @@ static void setup(void)
         cr_assert_geq(fd, 0);
         close(fd);
         write_config(initial);
-        d = (uoad) { .config_path = config, .socket_path = "/nonexistent/uoad.sock", .rtnl_fd = -1 };
+        d = (uoad) UOAD_INIT;
+        d.config_path = config;
+        d.socket_path = "/nonexistent/uoad.sock";
         d.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         cr_assert_geq(d.epoll_fd, 0);
         cr_assert_eq(uoad_policy_load(&d, err, sizeof(err)), 0, "%s", err);

@@ -332,7 +332,7 @@ static void control_show(uoad *d, conn *c, const wire_request *req)
         strbuf b = {};
 
         strbuf_printf(&b, "%s%s", policy_text ? policy_text : "", STATS_MARKER);
-        stats_format(&b, req->has_uid ? &req->uid : NULL);
+        stats_format(d, &b, req->has_uid ? &req->uid : NULL);
         strbuf_printf(&b, "%s", SHAPE_MARKER);
         shape_stats_format(d->policy, &b, req->has_uid ? &req->uid : NULL);
         text = strbuf_done(&b);

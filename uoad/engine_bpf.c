@@ -78,6 +78,7 @@ struct engine_bpf {
         struct bpf_link *wild_udp; /* the iterator that enters UDP wildcard sockets */
         bool enforce;              /* false: --engine seccomp, the programs only steer */
         bool wild_pending;         /* a UDP wildcard socket was bound: run wild_udp */
+        uoad *d;                   /* whose counters event_handle() adds to (engine_bpf_events()) */
         uint64_t cookie;
         char cgroup[PATH_MAX];
         char pin_dir[PATH_MAX];
@@ -481,6 +482,7 @@ static int event_handle(void *userdata, void *data, size_t len)
                                           [UOA_BPF_HOOK_SENDMSG] = CALL_SENDMSG };
         static const char *const call[] = { [UOA_BPF_HOOK_BIND] = "bind", [UOA_BPF_HOOK_CONNECT] = "connect",
                                             [UOA_BPF_HOOK_SENDMSG] = "sendto/sendmsg" };
+        engine_bpf *e = userdata;
         struct uoa_bpf_event ev;
         char what[UOA_ADDR_STRLEN] = "", comm[sizeof(ev.comm) + 1] = "";
         struct timespec ts;
@@ -489,14 +491,14 @@ static int event_handle(void *userdata, void *data, size_t len)
                 return 0;
         memcpy(&ev, data, sizeof(ev));
         if (ev.hook == UOA_BPF_HOOK_WILD_UDP) {
-                ((engine_bpf *) userdata)->wild_pending = true;
+                e->wild_pending = true;
                 return 0;
         }
         if (ev.hook >= ELEMENTSOF(kind))
                 return 0;
-        stats_count(ev.uid, kind[ev.hook], true);
+        stats_count(e->d, ev.uid, kind[ev.hook], true);
         clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        if (!stats_log_allowed(ev.uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
+        if (!stats_log_allowed(e->d, ev.uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
                 return 0;
         if (ev.family == AF_INET || ev.family == AF_INET6) {
                 uoa_addr a = { .family = ev.family };
@@ -534,8 +536,9 @@ static void wild_udp_refresh(engine_bpf *e)
         close(fd);
 }
 
-void engine_bpf_events(engine_bpf *e)
+void engine_bpf_events(uoad *d, engine_bpf *e)
 {
+        e->d = d;
         (void) ring_buffer__consume(e->events);
         if (e->wild_pending) {
                 e->wild_pending = false;

@@ -26,5 +26,5 @@ const char *engine_bpf_pin_dir(const engine_bpf *e);
  * data.ptr is e itself (first member: WATCH_BPF_EVENTS), and the handler
  * that counts and logs them as notify_refusal() does its own. */
 int engine_bpf_events_fd(const engine_bpf *e);
-void engine_bpf_events(engine_bpf *e);
+void engine_bpf_events(uoad *d, engine_bpf *e); /* counts them in d->stats */
 const char *engine_bpf_cgroup(const engine_bpf *e);

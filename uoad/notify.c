@@ -287,7 +287,7 @@ void notify_refusal(notif *n, const char *call, int negerrno, const char *what)
         notify_reply_error(n, negerrno);
         n->refused = true;
         clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        if (!stats_log_allowed(n->l->uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
+        if (!stats_log_allowed(n->d, n->l->uid, (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000))
                 return;
         snprintf(path, sizeof(path), "/proc/%u/comm", n->req->pid);
         f = fopen(path, "re");
@@ -382,7 +382,7 @@ bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp
         else
                 notify_dispatch(&n);
         policy_drop(h);
-        stats_count(l->uid, call_of(req->data.nr), n.refused);
+        stats_count(d, l->uid, call_of(req->data.nr), n.refused);
         /* ENOENT: the target died or a signal interrupted the call; it will
          * restart it and we will see it again. */
         if (!n.answered && ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)

@@ -194,7 +194,7 @@ static size_t client_guarded_delete(uoad *d, nlclient *c, const nl_view *v, cons
                 restored = guard_throw_restore(fd, family, v->table);
                 if (restored > 0) {
                         r = -ESRCH;
-                        if (stats_log_allowed(c->uid, now_ms_coarse()))
+                        if (stats_log_allowed(d, c->uid, now_ms_coarse()))
                                 log_info("slice %u: a route delete took uoad's throw route of table %u; put back",
                                          c->uid, v->table);
                 } else if (restored < 0)
@@ -226,7 +226,7 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                 if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len - off)
                         break;
                 if (nlsan_request(&v, nlh, len - off, (struct nlmsghdr *) out, sizeof(out), &vd) == 0) {
-                        stats_count(c->uid, CALL_NETLINK, vd.action == NLSAN_REFUSE);
+                        stats_count(d, c->uid, CALL_NETLINK, vd.action == NLSAN_REFUSE);
                         if (vd.action == NLSAN_FORWARD && vd.guard_check) {
                                 m = client_guarded_delete(d, c, &v, nlh, (struct nlmsghdr *) out, reply,
                                                           sizeof(reply));
@@ -246,7 +246,7 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
                                                       c->ext_ack, c->portid, reply, sizeof(reply));
                         }
                         if (vd.action == NLSAN_REFUSE && vd.msg[0]) {
-                                if (stats_log_allowed(c->uid, now_ms_coarse()))
+                                if (stats_log_allowed(d, c->uid, now_ms_coarse()))
                                         log_info("slice %u: netlink request type %u refused: %s", c->uid,
                                                  nlh->nlmsg_type, vd.msg);
                         }

@@ -142,7 +142,7 @@ static int state_write(uoad *d, handover *h)
         relay_clients_each(save_nlclient, h);
         strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid());
         control_conns_each(save_conn, h);
-        stats_format(&stats, NULL);
+        stats_format(d, &stats, NULL);
         stats_text = strbuf_done(&stats);
         for (char *line = stats_text, *nl; line && *line; line = nl + 1) {
                 nl = strchr(line, '\n');
@@ -388,7 +388,7 @@ int resume_policy(uoad *d, int state_fd, char *err, size_t errlen)
                 return r;
         for (char *line = text, *nl; (nl = strchr(line, '\n')) && line < body; line = nl + 1) {
                 *nl = '\0';
-                if (strncmp(line, "stats ", 6) == 0 && stats_restore(line + 6) < 0)
+                if (strncmp(line, "stats ", 6) == 0 && stats_restore(d, line + 6) < 0)
                         log_warn("resume: a counter line not understood: %s", line);
         }
         return 0;

@@ -30,64 +30,60 @@ typedef struct slice_stats {
         unsigned logged, suppressed;
 } slice_stats;
 
-static slice_stats *table;
-static size_t table_size, table_used; /* open addressing, power of two */
-
-static slice_stats *stats_slot(uid_t uid)
+static slice_stats *stats_slot(stats_table *st, uid_t uid)
 {
-        if (table_used * 2 >= table_size) {
-                size_t size = table_size ? table_size * 2 : 64;
+        if (st->used * 2 >= st->size) {
+                size_t size = st->size ? st->size * 2 : 64;
                 slice_stats *t = calloc(size, sizeof(*t));
 
                 if (!t)
                         return NULL;
-                for (size_t i = 0; i < table_size; i++)
-                        if (table[i].used) {
-                                size_t j = (table[i].uid * 2654435761u) & (size - 1);
+                for (size_t i = 0; i < st->size; i++)
+                        if (st->slots[i].used) {
+                                size_t j = (st->slots[i].uid * 2654435761u) & (size - 1);
 
                                 while (t[j].used)
                                         j = (j + 1) & (size - 1);
-                                t[j] = table[i];
+                                t[j] = st->slots[i];
                         }
-                free(table);
-                table = t;
-                table_size = size;
+                free(st->slots);
+                st->slots = t;
+                st->size = size;
         }
-        for (size_t j = (uid * 2654435761u) & (table_size - 1);; j = (j + 1) & (table_size - 1)) {
-                if (table[j].used && table[j].uid == uid)
-                        return &table[j];
-                if (!table[j].used) {
-                        table[j] = (slice_stats) { .uid = uid, .used = true };
-                        table_used++;
-                        return &table[j];
+        for (size_t j = (uid * 2654435761u) & (st->size - 1);; j = (j + 1) & (st->size - 1)) {
+                if (st->slots[j].used && st->slots[j].uid == uid)
+                        return &st->slots[j];
+                if (!st->slots[j].used) {
+                        st->slots[j] = (slice_stats) { .uid = uid, .used = true };
+                        st->used++;
+                        return &st->slots[j];
                 }
         }
 }
 
-/* The notification workers count concurrently. */
-static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void stats_count(uid_t uid, call_kind k, bool refused)
+void stats_count(uoad *d, uid_t uid, call_kind k, bool refused)
 {
+        stats_table *st = &d->stats;
         slice_stats *s;
 
-        pthread_mutex_lock(&stats_lock);
-        s = stats_slot(uid);
+        pthread_mutex_lock(&st->lock);
+        s = stats_slot(st, uid);
         if (s && k < _CALL_MAX)
                 (refused ? s->refused : s->allowed)[k]++;
-        pthread_mutex_unlock(&stats_lock);
+        pthread_mutex_unlock(&st->lock);
 }
 
 /* Whether this refusal may be logged: LOG_BURST lines per slice per window,
  * the rest counted and reported once the window is over. */
-bool stats_log_allowed(uid_t uid, uint64_t now_ms)
+bool stats_log_allowed(uoad *d, uid_t uid, uint64_t now_ms)
 {
+        stats_table *st = &d->stats;
         unsigned suppressed = 0;
         slice_stats *s;
         bool ok = true;
 
-        pthread_mutex_lock(&stats_lock);
-        s = stats_slot(uid);
+        pthread_mutex_lock(&st->lock);
+        s = stats_slot(st, uid);
         if (s && now_ms - s->window_start_ms >= LOG_WINDOW_MS) {
                 suppressed = s->suppressed;
                 s->window_start_ms = now_ms;
@@ -99,18 +95,20 @@ bool stats_log_allowed(uid_t uid, uint64_t now_ms)
                 s->suppressed++;
                 ok = false;
         }
-        pthread_mutex_unlock(&stats_lock);
+        pthread_mutex_unlock(&st->lock);
         if (suppressed)
                 log_info("slice %u: %u more refusals not logged (rate limit)", uid, suppressed);
         return ok;
 }
 
 /* "UID CALL ALLOWED REFUSED" lines, non-zero calls only. */
-void stats_format(strbuf *b, const uid_t *only_uid)
+void stats_format(uoad *d, strbuf *b, const uid_t *only_uid)
 {
-        pthread_mutex_lock(&stats_lock);
-        for (size_t i = 0; i < table_size; i++) {
-                const slice_stats *s = &table[i];
+        stats_table *st = &d->stats;
+
+        pthread_mutex_lock(&st->lock);
+        for (size_t i = 0; i < st->size; i++) {
+                const slice_stats *s = &st->slots[i];
 
                 if (!s->used || (only_uid && s->uid != *only_uid))
                         continue;
@@ -120,13 +118,14 @@ void stats_format(strbuf *b, const uid_t *only_uid)
                                               (unsigned long long) s->allowed[k],
                                               (unsigned long long) s->refused[k]);
         }
-        pthread_mutex_unlock(&stats_lock);
+        pthread_mutex_unlock(&st->lock);
 }
 
 /* One "UID CALL ALLOWED REFUSED" line of stats_format(), counted in again
  * (the state a re-executed uoad is handed). */
-int stats_restore(const char *line)
+int stats_restore(uoad *d, const char *line)
 {
+        stats_table *st = &d->stats;
         unsigned uid;
         unsigned long long allowed, refused;
         char call[32];
@@ -135,22 +134,24 @@ int stats_restore(const char *line)
 
         if (sscanf(line, "%u %31s %llu %llu", &uid, call, &allowed, &refused) != 4)
                 return -EINVAL;
-        pthread_mutex_lock(&stats_lock);
+        pthread_mutex_lock(&st->lock);
         for (int k = 0; k < _CALL_MAX; k++)
-                if (strcmp(call, call_names[k]) == 0 && (s = stats_slot(uid))) {
+                if (strcmp(call, call_names[k]) == 0 && (s = stats_slot(st, uid))) {
                         s->allowed[k] += allowed;
                         s->refused[k] += refused;
                         r = 0;
                 }
-        pthread_mutex_unlock(&stats_lock);
+        pthread_mutex_unlock(&st->lock);
         return r;
 }
 
-void stats_free(void)
+void stats_free(uoad *d)
 {
-        pthread_mutex_lock(&stats_lock);
-        free(table);
-        table = NULL;
-        table_size = table_used = 0;
-        pthread_mutex_unlock(&stats_lock);
+        stats_table *st = &d->stats;
+
+        pthread_mutex_lock(&st->lock);
+        free(st->slots);
+        st->slots = NULL;
+        st->size = st->used = 0;
+        pthread_mutex_unlock(&st->lock);
 }

@@ -194,7 +194,7 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                                 if (!signal_event(d, sig_fd))
                                         return 0;
                         } else if (*(watch_kind *) w == WATCH_BPF_EVENTS)
-                                engine_bpf_events(w);
+                                engine_bpf_events(d, w);
                         else if (*(watch_kind *) w == WATCH_CALLER)
                                 caller_event(d);
                         else if (*(watch_kind *) w == WATCH_SHAPE_LINKS)
@@ -269,7 +269,10 @@ static int daemonize(int *ret_ready_fd)
 
 int main(int argc, char **argv)
 {
-        uoad d = { .epoll_fd = -1, .rtnl_fd = -1 };
+        /* static, as the state it holds was before it: the threads still
+         * running at exit (a caller blocked in a slice's file system) use it
+         * after main() returns. */
+        static uoad d = UOAD_INIT;
         static watch_kind sig_watch = WATCH_SIGNAL;
         _cleanup_free_ char *held = NULL;
         uoad_args arg = { .config = DEFAULT_CONFIG, .engine = "auto", .resume = -1, .resume_check = -1, .grace = 30 };
@@ -395,6 +398,6 @@ int main(int argc, char **argv)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);
         notify_policy_swap(NULL);
-        stats_free();
+        stats_free(&d);
         return r < 0 ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include "policy/policy.h"
 #include "uoad/resume.h"
+#include "uoad/stats.h"
 
 /* What an epoll event's data.ptr points at; the first member of each owner. */
 typedef enum watch_kind {
@@ -41,7 +42,11 @@ typedef struct uoad {
         bool sync_wakeup;           /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP works */
         size_t n_listeners, n_conns;
         resume_exe resume;          /* resume.c: what SIGUSR2 executes */
+        stats_table stats;          /* stats.c: the call counters */
 } uoad;
+
+/* struct uoad before main() fills it in: no fds yet, every lock ready. */
+#define UOAD_INIT { .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
 typedef struct listener {
