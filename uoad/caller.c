@@ -54,7 +54,7 @@
 #define CALLER_THREADS_PER_UID 16
 #define CALLER_QUEUED_MAX 1024
 #define CALLER_QUEUED_PER_UID 64
-#define CALLER_UIDS_MAX 128 /* slices with calls running or queued */
+/* CALLER_UIDS_MAX, the slices with calls running or queued: caller.h */
 #define CALLER_STACK_SIZE (256 * 1024)
 
 typedef struct caller_ids {
@@ -67,8 +67,9 @@ typedef struct caller_ids {
 
 typedef struct caller_job {
         struct caller_job *next; /* in its slice's queue */
+        caller_pool *pool;       /* whose caps count it (n->d->caller) */
         caller_call call;
-        unsigned slot;        /* its slice's entry in slots[] */
+        unsigned slot;        /* its slice's entry in pool->slots[] */
         pid_t tid;            /* the caller */
         uint64_t id;          /* the notification */
         int listener_fd;      /* our own duplicate: the loop may close its fd */
@@ -81,32 +82,22 @@ typedef struct caller_job {
 } caller_job;
 
 /* ---- the caps and the queues ----------------------------------------------
- * Shared with the threads, which count themselves out: under `lock`. A slot
- * is a slice's while it has calls running or queued. */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot {
-        uid_t uid;
-        unsigned running, queued;
-        caller_job *head, *tail;
-} slots[CALLER_UIDS_MAX];
-static unsigned running_total, queued_total, next_slot;
-static int wake_fd = -1; /* eventfd: a thread ended, queued calls may start */
-static watch_kind wake_watch = WATCH_CALLER;
-
-static struct slot *slot_of(uid_t uid)
+ * d->caller (caller.h), shared with the threads. A slot is a slice's while
+ * it has calls running or queued. */
+static caller_slot *slot_of(caller_pool *pool, uid_t uid)
 {
-        struct slot *free_slot = NULL;
+        caller_slot *free_slot = NULL;
 
         for (unsigned i = 0; i < CALLER_UIDS_MAX; i++) {
-                bool used = slots[i].running || slots[i].queued;
+                bool used = pool->slots[i].running || pool->slots[i].queued;
 
-                if (used && slots[i].uid == uid)
-                        return &slots[i];
+                if (used && pool->slots[i].uid == uid)
+                        return &pool->slots[i];
                 if (!used && !free_slot)
-                        free_slot = &slots[i];
+                        free_slot = &pool->slots[i];
         }
         if (free_slot)
-                *free_slot = (struct slot) { .uid = uid };
+                *free_slot = (caller_slot) { .uid = uid };
         return free_slot;
 }
 
@@ -124,14 +115,15 @@ static void job_free(caller_job *j)
  * one. Any thread. */
 static void job_end(caller_job *j)
 {
+        caller_pool *pool = j->pool;
         uint64_t one = 1;
 
-        pthread_mutex_lock(&lock);
-        slots[j->slot].running--;
-        running_total--;
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_lock(&pool->lock);
+        pool->slots[j->slot].running--;
+        pool->running_total--;
+        pthread_mutex_unlock(&pool->lock);
         job_free(j);
-        (void) !write(wake_fd, &one, sizeof(one));
+        (void) !write(pool->wake_fd, &one, sizeof(one));
 }
 
 /* ---- what the loop reads of the caller -------------------------------- */
@@ -340,7 +332,7 @@ static caller_job *job_new(const notif *n, int sock, caller_call call, const str
 
         if (!j)
                 return NULL;
-        *j = (caller_job) { .call = call, .tid = (pid_t) n->req->pid, .id = n->req->id, .root_fd = -1,
+        *j = (caller_job) { .pool = &n->d->caller, .call = call, .tid = (pid_t) n->req->pid, .id = n->req->id, .root_fd = -1,
                             .cwd_fd = -1, .backlog = backlog };
         if (addr) {
                 memcpy(&j->addr, addr, addr_len);
@@ -358,28 +350,29 @@ static caller_job *job_new(const notif *n, int sock, caller_call call, const str
 /* Counts a new job in: 1 to run now, 0 queued, or -EAGAIN. */
 static int job_admit(caller_job *j, uid_t uid)
 {
-        struct slot *sl;
+        caller_pool *pool = j->pool;
+        caller_slot *sl;
         int r = -EAGAIN;
 
-        pthread_mutex_lock(&lock);
-        sl = slot_of(uid);
-        if (sl && sl->running < CALLER_THREADS_PER_UID && running_total < CALLER_THREADS_MAX) {
+        pthread_mutex_lock(&pool->lock);
+        sl = slot_of(pool, uid);
+        if (sl && sl->running < CALLER_THREADS_PER_UID && pool->running_total < CALLER_THREADS_MAX) {
                 sl->running++;
-                running_total++;
+                pool->running_total++;
                 r = 1;
-        } else if (sl && sl->queued < CALLER_QUEUED_PER_UID && queued_total < CALLER_QUEUED_MAX) {
+        } else if (sl && sl->queued < CALLER_QUEUED_PER_UID && pool->queued_total < CALLER_QUEUED_MAX) {
                 if (sl->tail)
                         sl->tail->next = j;
                 else
                         sl->head = j;
                 sl->tail = j;
                 sl->queued++;
-                queued_total++;
+                pool->queued_total++;
                 r = 0;
         }
         if (sl)
-                j->slot = (unsigned) (sl - slots);
-        pthread_mutex_unlock(&lock);
+                j->slot = (unsigned) (sl - pool->slots);
+        pthread_mutex_unlock(&pool->lock);
         return r;
 }
 
@@ -404,13 +397,13 @@ void caller_act(notif *n, int sock, caller_call call, const struct sockaddr_stor
 
 /* The next queued job that may start (round robin over the slices), with
  * its thread counted in; NULL if none. */
-static caller_job *job_next(void)
+static caller_job *job_next(caller_pool *pool)
 {
         caller_job *j = NULL;
 
-        pthread_mutex_lock(&lock);
-        for (unsigned k = 0; k < CALLER_UIDS_MAX && running_total < CALLER_THREADS_MAX && !j; k++) {
-                struct slot *sl = &slots[(next_slot + k) % CALLER_UIDS_MAX];
+        pthread_mutex_lock(&pool->lock);
+        for (unsigned k = 0; k < CALLER_UIDS_MAX && pool->running_total < CALLER_THREADS_MAX && !j; k++) {
+                caller_slot *sl = &pool->slots[(pool->next_slot + k) % CALLER_UIDS_MAX];
 
                 if (!sl->queued || sl->running >= CALLER_THREADS_PER_UID)
                         continue;
@@ -420,12 +413,12 @@ static caller_job *job_next(void)
                         sl->tail = NULL;
                 j->next = NULL;
                 sl->queued--;
-                queued_total--;
+                pool->queued_total--;
                 sl->running++;
-                running_total++;
-                next_slot = (next_slot + k + 1) % CALLER_UIDS_MAX;
+                pool->running_total++;
+                pool->next_slot = (pool->next_slot + k + 1) % CALLER_UIDS_MAX;
         }
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&pool->lock);
         return j;
 }
 
@@ -434,43 +427,45 @@ void caller_event(uoad *d)
         caller_job *j;
         uint64_t v;
 
-        (void) d;
-        (void) !read(wake_fd, &v, sizeof(v));
-        while ((j = job_next()))
+        (void) !read(d->caller.wake_fd, &v, sizeof(v));
+        while ((j = job_next(&d->caller)))
                 job_start(j);
 }
 
 int caller_init(uoad *d)
 {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_watch };
+        caller_pool *pool = &d->caller;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &pool->wake_watch };
 
-        wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (wake_fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
+        pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (pool->wake_fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, pool->wake_fd, &ev) < 0)
                 return negative_errno();
         return 0;
 }
 
-unsigned caller_busy(void)
+unsigned caller_busy(uoad *d)
 {
         unsigned n;
 
-        pthread_mutex_lock(&lock);
-        n = running_total + queued_total;
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_lock(&d->caller.lock);
+        n = d->caller.running_total + d->caller.queued_total;
+        pthread_mutex_unlock(&d->caller.lock);
         return n;
 }
 
 /* Queued calls are dropped (their listeners are closed by now: the callers
  * get ENOSYS); running threads end with the process. */
-void caller_shutdown(void)
+void caller_shutdown(uoad *d)
 {
-        pthread_mutex_lock(&lock);
-        for (unsigned i = 0; i < CALLER_UIDS_MAX; i++)
-                while (slots[i].head) {
-                        caller_job *j = slots[i].head;
+        caller_pool *pool = &d->caller;
 
-                        slots[i].head = j->next;
+        pthread_mutex_lock(&pool->lock);
+        for (unsigned i = 0; i < CALLER_UIDS_MAX; i++)
+                while (pool->slots[i].head) {
+                        caller_job *j = pool->slots[i].head;
+
+                        pool->slots[i].head = j->next;
                         job_free(j);
                 }
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&pool->lock);
 }

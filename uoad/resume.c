@@ -232,16 +232,16 @@ static int preflight(resume_exe *x, int state_fd, char *why, size_t whylen)
 }
 
 /* Stop serving, without losing a call, for the exec. */
-static int quiesce(char *why, size_t whylen)
+static int quiesce(uoad *d, char *why, size_t whylen)
 {
-        for (int waited = 0; caller_busy() && waited < DRAIN_TIMEOUT_MS; waited += 10) {
+        for (int waited = 0; caller_busy(d) && waited < DRAIN_TIMEOUT_MS; waited += 10) {
                 struct timespec ts = { .tv_nsec = 10 * 1000000L };
 
                 nanosleep(&ts, NULL);
         }
-        if (caller_busy()) {
+        if (caller_busy(d)) {
                 snprintf(why, whylen, "%u binds or listens in the callers' context are still running "
-                         "(a slice's file system does not answer)", caller_busy());
+                         "(a slice's file system does not answer)", caller_busy(d));
                 return -EBUSY;
         }
         return notify_workers_drain(DRAIN_TIMEOUT_MS, why, whylen);
@@ -268,7 +268,7 @@ void resume_exec(uoad *d)
                 return;
         }
         log_info("SIGUSR2: re-executing %s, keeping %zu sessions", x->path, d->n_listeners);
-        r = quiesce(why, sizeof(why));
+        r = quiesce(d, why, sizeof(why));
         if (r < 0) {
                 log_error("not re-executing, still serving: %s", why);
                 return;

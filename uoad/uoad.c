@@ -389,7 +389,7 @@ int main(int argc, char **argv)
         control_close(&d);
         relay_shutdown(&d);
         notify_shutdown(&d);
-        caller_shutdown();
+        caller_shutdown(&d);
         if (guard_remove(&d) < 0)
                 log_error("could not remove every part of the kernel guard");
         if (shape_remove() < 0)

@@ -1,6 +1,7 @@
-/* uoad/uoad.h: the daemon's state, shared by its parts: struct uoad, a
- * listener, a notification being handled, and what an epoll event points
- * at. Each part's API is in its own header (uoad/control.h, notify.h, ...). */
+/* uoad/uoad.h: the daemon's state, shared by its parts: struct uoad (with
+ * each part's own state, declared in that part's header), a listener and a
+ * notification being handled. Each part's API is in its own header
+ * (uoad/control.h, notify.h, ...). */
 #pragma once
 
 #include <linux/seccomp.h>
@@ -10,22 +11,10 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "uoad/caller.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
-
-/* What an epoll event's data.ptr points at; the first member of each owner. */
-typedef enum watch_kind {
-        WATCH_CONTROL,
-        WATCH_CONN,
-        WATCH_LISTENER,
-        WATCH_SIGNAL,
-        WATCH_BPF_EVENTS, /* engine_bpf.c: the kernel engine's refusals */
-        WATCH_CALLER,    /* caller.c: a thread ended */
-        WATCH_SHAPE_LINKS, /* shape_monitor.c: an interface appeared */
-        WATCH_NL_CTL,    /* uoad/relay.c: a client's control connection */
-        WATCH_NL_DATA,   /* ... its data socket */
-        WATCH_NL_KERNEL, /* ... our kernel socket for it */
-} watch_kind;
+#include "uoad/watch.h"
 
 typedef struct engine_bpf engine_bpf;
 
@@ -43,10 +32,12 @@ typedef struct uoad {
         size_t n_listeners, n_conns;
         resume_exe resume;          /* resume.c: what SIGUSR2 executes */
         stats_table stats;          /* stats.c: the call counters */
+        caller_pool caller;         /* caller.c: binds and listens in the caller's context */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
-#define UOAD_INIT { .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT }
+#define UOAD_INIT                                                                                      \
+        { .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT, .caller = CALLER_POOL_INIT }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
 typedef struct listener {
