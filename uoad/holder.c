@@ -35,6 +35,7 @@
 #include "common/macro.h"
 #include "common/strbuf.h"
 #include "uoad/holder.h"
+#include "uoad/uoad.h"
 
 #define HOLD_FDS_MAX 3 /* a netlink client's three */
 #define HOLD_TEXT_MAX 256
@@ -45,9 +46,6 @@ typedef struct entry {
         int fds[HOLD_FDS_MAX];
         unsigned n_fds;
 } entry;
-
-static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER; /* workers remove listeners too */
-static int conn_fd = -1;                                      /* uoad's connection to its holder */
 
 static int msg_send(int fd, const char *text, const int *fds, unsigned n)
 {
@@ -93,49 +91,52 @@ static ssize_t msg_recv(int fd, char *buf, size_t len, int *fds, unsigned *ret_n
 }
 
 /* ---- the holder process ------------------------------------------------------- */
-static entry *entries;
-static size_t n_entries, cap_entries;
+/* What the holder keeps: holder_main()'s, the process has nothing else. */
+typedef struct entries {
+        entry *e;
+        size_t n, cap;
+} entries;
 
-static void entry_drop(size_t i)
+static void entry_drop(entries *es, size_t i)
 {
-        for (unsigned k = 0; k < entries[i].n_fds; k++)
-                close(entries[i].fds[k]);
-        entries[i] = entries[--n_entries];
+        for (unsigned k = 0; k < es->e[i].n_fds; k++)
+                close(es->e[i].fds[k]);
+        es->e[i] = es->e[--es->n];
 }
 
-static void entry_put(unsigned key, const char *text, const int *fds, unsigned n)
+static void entry_put(entries *es, unsigned key, const char *text, const int *fds, unsigned n)
 {
-        for (size_t i = 0; i < n_entries; i++)
-                if (entries[i].key == key) {
-                        entry_drop(i);
+        for (size_t i = 0; i < es->n; i++)
+                if (es->e[i].key == key) {
+                        entry_drop(es, i);
                         break;
                 }
-        if (GROW(entries, cap_entries, n_entries + 1, 64) < 0) {
+        if (GROW(es->e, es->cap, es->n + 1, 64) < 0) {
                 for (unsigned k = 0; k < n; k++)
                         close(fds[k]);
                 return;
         }
-        entries[n_entries] = (entry) { .key = key, .n_fds = n };
-        snprintf(entries[n_entries].text, HOLD_TEXT_MAX, "%s", text);
-        memcpy(entries[n_entries].fds, fds, sizeof(int) * n);
-        n_entries++;
+        es->e[es->n] = (entry) { .key = key, .n_fds = n };
+        snprintf(es->e[es->n].text, HOLD_TEXT_MAX, "%s", text);
+        memcpy(es->e[es->n].fds, fds, sizeof(int) * n);
+        es->n++;
 }
 
 /* A new uoad: hand it every entry, then forget them (it adds them back). */
-static void hand_over(int c)
+static void hand_over(entries *es, int c)
 {
         char line[HOLD_TEXT_MAX + 16];
 
-        for (size_t i = 0; i < n_entries; i++) {
-                snprintf(line, sizeof(line), "%u %s", entries[i].key, entries[i].text);
-                (void) msg_send(c, line, entries[i].fds, entries[i].n_fds);
+        for (size_t i = 0; i < es->n; i++) {
+                snprintf(line, sizeof(line), "%u %s", es->e[i].key, es->e[i].text);
+                (void) msg_send(c, line, es->e[i].fds, es->e[i].n_fds);
         }
         (void) msg_send(c, "end", NULL, 0);
-        while (n_entries)
-                entry_drop(n_entries - 1);
+        while (es->n)
+                entry_drop(es, es->n - 1);
 }
 
-static void owner_message(int *owner, uint64_t now, uint64_t *orphan_since)
+static void owner_message(entries *es, int *owner, uint64_t now, uint64_t *orphan_since)
 {
         char buf[HOLD_TEXT_MAX + 32];
         int fds[HOLD_FDS_MAX];
@@ -152,13 +153,13 @@ static void owner_message(int *owner, uint64_t now, uint64_t *orphan_since)
                 return;
         }
         if (sscanf(buf, "add %u %n", &key, &off) == 1 && off > 0)
-                return entry_put(key, buf + off, fds, n);
+                return entry_put(es, key, buf + off, fds, n);
         for (unsigned k = 0; k < n; k++)
                 close(fds[k]);
         if (sscanf(buf, "del %u", &key) == 1) {
-                for (size_t i = 0; i < n_entries; i++)
-                        if (entries[i].key == key) {
-                                entry_drop(i);
+                for (size_t i = 0; i < es->n; i++)
+                        if (es->e[i].key == key) {
+                                entry_drop(es, i);
                                 break;
                         }
         } else if (strcmp(buf, "quit") == 0)
@@ -176,6 +177,7 @@ static uint64_t mono_ms(void)
 static _Noreturn void holder_main(int lfd, unsigned grace_s)
 {
         uint64_t orphan_since = mono_ms();
+        entries es = {};
         int owner = -1;
 
         for (;;) {
@@ -184,9 +186,9 @@ static _Noreturn void holder_main(int lfd, unsigned grace_s)
                 int timeout = owner >= 0 ? -1 : end > now ? (int) (end - now) : 0;
 
                 if (owner < 0 && now >= end) {
-                        if (n_entries)
+                        if (es.n)
                                 log_warn("holder: no uoad for %u s: the %zu sessions it held end now", grace_s,
-                                         n_entries);
+                                         es.n);
                         _exit(0); /* the listeners close: waiting calls fail with ENOSYS */
                 }
                 if (poll(p, owner >= 0 ? 2 : 1, timeout) <= 0)
@@ -207,12 +209,12 @@ static _Noreturn void holder_main(int lfd, unsigned grace_s)
                                 (void) msg_send(c, "busy", NULL, 0);
                                 close(c);
                         } else if (c >= 0) {
-                                hand_over(c);
+                                hand_over(&es, c);
                                 owner = c;
                         }
                 }
                 if (owner >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-                        owner_message(&owner, now, &orphan_since);
+                        owner_message(&es, &owner, now, &orphan_since);
         }
 }
 
@@ -298,7 +300,7 @@ static int held_receive(int fd, strbuf *b, size_t *ret_n)
 /* At start: connect to our holder, or start one. *ret_state gets the
  * sessions a holder kept for a uoad that died (NULL if none). -EBUSY: the
  * holder serves another uoad. grace_s 0: no holder. */
-int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state)
+int holder_attach(uoad *d, unsigned grace_s, char **ret_state)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         strbuf b = {};
@@ -308,7 +310,7 @@ int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state)
         *ret_state = NULL;
         if (grace_s == 0)
                 return 0;
-        if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.hold", socket_path) >= (int) sizeof(sa.sun_path))
+        if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.hold", d->socket_path) >= (int) sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         for (int attempt = 0; attempt < 2; attempt++) {
                 fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -342,7 +344,7 @@ int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state)
                 close(fd);
                 return r;
         }
-        conn_fd = fd;
+        d->holder.fd = fd;
         if (n) {
                 log_info("the holder kept %zu sessions of the uoad before: taking them over", n);
                 *ret_state = strbuf_done(&b);
@@ -351,48 +353,48 @@ int holder_attach(const char *socket_path, unsigned grace_s, char **ret_state)
         return 0;
 }
 
-int holder_fd(void)
+int holder_fd(const uoad *d)
 {
-        return conn_fd;
+        return d->holder.fd;
 }
 
-void holder_set(int fd)
+void holder_set(uoad *d, int fd)
 {
-        conn_fd = fd;
+        d->holder.fd = fd;
 }
 
 /* Any thread. Without a holder (grace 0, or it is gone) these do nothing. */
-void holder_add(unsigned key, const char *text, const int *fds, unsigned n)
+void holder_add(uoad *d, unsigned key, const char *text, const int *fds, unsigned n)
 {
         char line[HOLD_TEXT_MAX + 16];
 
-        if (conn_fd < 0)
+        if (d->holder.fd < 0)
                 return;
         snprintf(line, sizeof(line), "add %u %s", key, text);
-        pthread_mutex_lock(&send_lock);
-        if (msg_send(conn_fd, line, fds, n) < 0)
+        pthread_mutex_lock(&d->holder.send_lock);
+        if (msg_send(d->holder.fd, line, fds, n) < 0)
                 log_warn("the holder did not take a session's fds: %m (a crash would end that session)");
-        pthread_mutex_unlock(&send_lock);
+        pthread_mutex_unlock(&d->holder.send_lock);
 }
 
-void holder_del(unsigned key)
+void holder_del(uoad *d, unsigned key)
 {
         char line[32];
 
-        if (conn_fd < 0)
+        if (d->holder.fd < 0)
                 return;
         snprintf(line, sizeof(line), "del %u", key);
-        pthread_mutex_lock(&send_lock);
-        (void) msg_send(conn_fd, line, NULL, 0);
-        pthread_mutex_unlock(&send_lock);
+        pthread_mutex_lock(&d->holder.send_lock);
+        (void) msg_send(d->holder.fd, line, NULL, 0);
+        pthread_mutex_unlock(&d->holder.send_lock);
 }
 
 /* SIGTERM: a stop ends the sessions; the holder lets everything go. */
-void holder_quit(void)
+void holder_quit(uoad *d)
 {
-        if (conn_fd < 0)
+        if (d->holder.fd < 0)
                 return;
-        pthread_mutex_lock(&send_lock);
-        (void) msg_send(conn_fd, "quit", NULL, 0);
-        pthread_mutex_unlock(&send_lock);
+        pthread_mutex_lock(&d->holder.send_lock);
+        (void) msg_send(d->holder.fd, "quit", NULL, 0);
+        pthread_mutex_unlock(&d->holder.send_lock);
 }

@@ -179,7 +179,7 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
                 char text[64];
 
                 snprintf(text, sizeof(text), "listener %u %d", (unsigned) uid, (int) pid);
-                holder_add((unsigned) fd, text, &fd, 1);
+                holder_add(d, (unsigned) fd, text, &fd, 1);
         }
         return 0;
 }
@@ -189,7 +189,7 @@ static void listener_remove_locked(uoad *d, listener *l)
 {
         LIST_REMOVE(listeners, l);
         epoll_ctl(serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
-        holder_del((unsigned) l->fd);
+        holder_del(d, (unsigned) l->fd);
         d->n_listeners--;
         listener_unref(l);
 }

@@ -55,7 +55,7 @@ struct nlclient {
         nlclient *prev, *next;
 };
 
-static void client_hold(const nlclient *c);
+static void client_hold(uoad *d, const nlclient *c);
 static nlclient *clients;
 /* A client has three fds, so one epoll batch can hold several events for a
  * client the first of them closed: it is freed only after the batch. */
@@ -107,7 +107,7 @@ static void epoll_set(const uoad *d, int fd, nlwatch *w, uint32_t events)
 static void client_free(uoad *d, nlclient *c)
 {
         LIST_REMOVE(clients, c);
-        holder_del((unsigned) c->ctl_fd);
+        holder_del(d, (unsigned) c->ctl_fd);
         fd_unwatch_close(d->epoll_fd, c->ctl_fd);
         fd_unwatch_close(d->epoll_fd, c->data_fd);
         fd_unwatch_close(d->epoll_fd, c->kern_fd);
@@ -261,7 +261,7 @@ static void client_request(uoad *d, nlclient *c, const char *buf, size_t len)
 /* SOL_NETLINK options: applied to our kernel socket (so its acks take the
  * client's format and it joins the client's groups). Joining rtnetlink
  * groups needs no privilege: the kernel lets any user listen. */
-static int client_sockopt(nlclient *c, uint32_t opt, uint32_t value)
+static int client_sockopt(uoad *d, nlclient *c, uint32_t opt, uint32_t value)
 {
         int v = (int) value;
 
@@ -277,7 +277,7 @@ static int client_sockopt(nlclient *c, uint32_t opt, uint32_t value)
         if (setsockopt(c->kern_fd, SOL_NETLINK, (int) opt, &v, sizeof(v)) < 0)
                 return negative_errno();
         if (opt == NETLINK_EXT_ACK || opt == NETLINK_CAP_ACK)
-                client_hold(c); /* what a restarted uoad must know */
+                client_hold(d, c); /* what a restarted uoad must know */
         return 0;
 }
 
@@ -311,7 +311,7 @@ static void client_control(uoad *d, nlclient *c)
         } else if (buf[0] == WIRE_NL_SOCKOPT && n == 9) {
                 memcpy(&a, buf + 1, 4);
                 memcpy(&b, buf + 5, 4);
-                answer = client_sockopt(c, a, b);
+                answer = client_sockopt(d, c, a, b);
         } else if (buf[0] == WIRE_NL_GROUPS && n == 5) {
                 memcpy(&a, buf + 1, 4);
                 answer = client_groups(c, a);
@@ -367,14 +367,14 @@ static int watch_add(uoad *d, int fd, nlwatch *w, nlclient *c, watch_kind kind)
 }
 
 /* Give the holder (holder.c) a copy of the client's fds and its state. */
-static void client_hold(const nlclient *c)
+static void client_hold(uoad *d, const nlclient *c)
 {
         int fds[3] = { c->ctl_fd, c->data_fd, c->kern_fd };
         char text[96];
 
         snprintf(text, sizeof(text), "nlclient %u %u %u %d %d", (unsigned) c->uid, c->portid, c->kern_portid,
                  c->ext_ack, c->cap_ack);
-        holder_add((unsigned) c->ctl_fd, text, fds, 3);
+        holder_add(d, (unsigned) c->ctl_fd, text, fds, 3);
 }
 
 /* Watch the client's three fds and put it on the list. */
@@ -384,7 +384,7 @@ static void client_link(uoad *d, nlclient *c)
         watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
         watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
         LIST_PREPEND(clients, c);
-        client_hold(c);
+        client_hold(d, c);
 }
 
 /* Send "ok PORTID\n" with the client's end of the data socket. */

@@ -134,9 +134,9 @@ static int state_write(uoad *d, handover *h)
         strbuf_printf(&h->b, "%s", STATE_MAGIC);
         strbuf_printf(&h->b, "control %d\n", control_fd());
         hand_fd(h, control_fd());
-        if (holder_fd() >= 0) {
-                strbuf_printf(&h->b, "holder %d\n", holder_fd());
-                hand_fd(h, holder_fd());
+        if (holder_fd(d) >= 0) {
+                strbuf_printf(&h->b, "holder %d\n", holder_fd(d));
+                hand_fd(h, holder_fd(d));
         }
         notify_listeners_each(save_listener, h);
         relay_clients_each(save_nlclient, h);
@@ -458,7 +458,7 @@ static void adopt_lines(uoad *d, char *text, const char *end, unsigned next, ado
                 if (sscanf(line, "control %d", &fd) == 1) {
                         q = control_adopt(d, fd);
                 } else if (sscanf(line, "holder %d", &fd) == 1) {
-                        holder_set(fd);
+                        holder_set(d, fd);
                         q = 0;
                 } else if (sscanf(line, "listener %d %u %d", &fd, &uid, &pid) == 3) {
                         q = notify_listener_add(d, fd, uid, pid);

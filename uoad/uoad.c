@@ -309,7 +309,7 @@ int main(int argc, char **argv)
          * uoad (starting) for this socket. */
         if (strcmp(d.socket_path, WIRE_DEFAULT_SOCKET) == 0)
                 (void) mkdir("/run/uoa", 0755); /* the holder's socket goes there too */
-        if (arg.resume < 0 && (r = holder_attach(d.socket_path, arg.grace, &held)) < 0) {
+        if (arg.resume < 0 && (r = holder_attach(&d, arg.grace, &held)) < 0) {
                 log_error("cannot serve %s: %s", d.socket_path,
                           r == -EBUSY ? "another uoad is serving it (its holder is busy)" : strerror(-r));
                 if (r == -EBUSY)
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
         r = run_loop(&d, sig_fd, &sig_watch);
         /* Stop serving first: from here trapped calls fail (closed listeners
          * answer ENOSYS), then take the guard away. */
-        holder_quit();
+        holder_quit(&d);
         control_close(&d);
         relay_shutdown(&d);
         notify_shutdown(&d);

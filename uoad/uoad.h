@@ -12,6 +12,7 @@
 
 #include "policy/policy.h"
 #include "uoad/caller.h"
+#include "uoad/holder.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
 #include "uoad/watch.h"
@@ -33,11 +34,15 @@ typedef struct uoad {
         resume_exe resume;          /* resume.c: what SIGUSR2 executes */
         stats_table stats;          /* stats.c: the call counters */
         caller_pool caller;         /* caller.c: binds and listens in the caller's context */
+        holder_conn holder;         /* holder.c: who keeps the sessions across a crash */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
-#define UOAD_INIT                                                                                      \
-        { .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT, .caller = CALLER_POOL_INIT }
+#define UOAD_INIT                                                                      \
+        {                                                                              \
+                .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT,              \
+                .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
+        }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
 typedef struct listener {
