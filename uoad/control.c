@@ -52,10 +52,6 @@ typedef struct conn {
         struct conn *prev, *next;
 } conn;
 
-static conn *conns; /* all open connections, oldest first for the sweep */
-
-static struct { watch_kind kind; int fd; } control = { WATCH_CONTROL, -1 };
-
 static int resolve_user(const char *name, uid_t *ret_uid, void *userdata)
 {
         struct passwd *pw;
@@ -138,7 +134,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
 int control_open(uoad *d)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &control };
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->control };
         _cleanup_close_ int fd = -1;
         char tmp[sizeof(sa.sun_path)];
         int probe;
@@ -167,13 +163,13 @@ int control_open(uoad *d)
         }
         if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
                 return negative_errno();
-        control.fd = TAKE_FD(fd);
+        d->control.fd = TAKE_FD(fd);
         return 0;
 }
 
 static void conn_free(uoad *d, conn *c)
 {
-        LIST_REMOVE(conns, c);
+        LIST_REMOVE(d->control.conns, c);
         if (c->fd >= 0)
                 fd_unwatch_close(d->epoll_fd, c->fd);
         free(c->out);
@@ -183,12 +179,12 @@ static void conn_free(uoad *d, conn *c)
 
 void control_close(uoad *d)
 {
-        while (conns)
-                conn_free(d, conns);
-        if (control.fd < 0)
+        while (d->control.conns)
+                conn_free(d, d->control.conns);
+        if (d->control.fd < 0)
                 return;
-        fd_unwatch_close(d->epoll_fd, control.fd);
-        control.fd = -1;
+        fd_unwatch_close(d->epoll_fd, d->control.fd);
+        d->control.fd = -1;
         unlink(d->socket_path);
 }
 
@@ -406,7 +402,7 @@ static void control_dispatch(uoad *d, conn *c, const char *buf, size_t len)
         conn_reply(c, 0, "", NULL);
 }
 
-static size_t conns_of_uid(uid_t uid)
+static size_t conns_of_uid(conn *conns, uid_t uid)
 {
         size_t n = 0;
 
@@ -419,8 +415,8 @@ static size_t conns_of_uid(uid_t uid)
  * sends, or never reads its reply, costs a slot for CONN_TIMEOUT_MS only. */
 void control_sweep(uoad *d, uint64_t now_ms)
 {
-        while (conns && conns->deadline_ms <= now_ms)
-                conn_free(d, conns);
+        while (d->control.conns && d->control.conns->deadline_ms <= now_ms)
+                conn_free(d, d->control.conns);
 }
 
 /* Whether a new connection may stay: within the total and within its
@@ -432,7 +428,7 @@ static bool conn_admit(const uoad *d, conn *c, int fd)
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 || d->n_conns >= CONN_MAX)
                 return false;
         c->owner = conn_owner(fd, &c->cred);
-        return c->owner == 0 || conns_of_uid(c->owner) < CONN_PER_UID_MAX;
+        return c->owner == 0 || conns_of_uid(d->control.conns, c->owner) < CONN_PER_UID_MAX;
 }
 
 static void conn_add(uoad *d, int fd, uint64_t now_ms)
@@ -455,26 +451,26 @@ static void conn_add(uoad *d, int fd, uint64_t now_ms)
                 close(fd);
                 return;
         }
-        LIST_APPEND(conns, c); /* oldest first: the sweep stops at the first one not due */
+        LIST_APPEND(d->control.conns, c); /* oldest first: the sweep stops at the first one not due */
         d->n_conns++;
 }
 
 static void control_accept(uoad *d, uint64_t now_ms)
 {
-        int fd = accept4(control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = accept4(d->control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
         if (fd >= 0)
                 conn_add(d, fd, now_ms);
 }
 
-int control_fd(void)
+int control_fd(const uoad *d)
 {
-        return control.fd;
+        return d->control.fd;
 }
 
-void control_conns_each(void (*f)(int fd, void *userdata), void *userdata)
+void control_conns_each(uoad *d, void (*f)(int fd, void *userdata), void *userdata)
 {
-        LIST_FOREACH(c, conns)
+        LIST_FOREACH(c, d->control.conns)
                 if (!c->out && c->fd >= 0)
                         f(c->fd, userdata);
 }
@@ -483,11 +479,11 @@ void control_conns_each(void (*f)(int fd, void *userdata), void *userdata)
  * listening and in place (connections queued meanwhile wait in it). */
 int control_adopt(uoad *d, int fd)
 {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &control };
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->control };
 
         if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
                 return negative_errno();
-        control.fd = fd;
+        d->control.fd = fd;
         return 0;
 }
 

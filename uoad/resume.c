@@ -132,8 +132,8 @@ static int state_write(uoad *d, handover *h)
         int fd;
 
         strbuf_printf(&h->b, "%s", STATE_MAGIC);
-        strbuf_printf(&h->b, "control %d\n", control_fd());
-        hand_fd(h, control_fd());
+        strbuf_printf(&h->b, "control %d\n", control_fd(d));
+        hand_fd(h, control_fd(d));
         if (holder_fd(d) >= 0) {
                 strbuf_printf(&h->b, "holder %d\n", holder_fd(d));
                 hand_fd(h, holder_fd(d));
@@ -141,7 +141,7 @@ static int state_write(uoad *d, handover *h)
         notify_listeners_each(save_listener, h);
         relay_clients_each(save_nlclient, h);
         strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid());
-        control_conns_each(save_conn, h);
+        control_conns_each(d, save_conn, h);
         stats_format(d, &stats, NULL);
         stats_text = strbuf_done(&stats);
         for (char *line = stats_text, *nl; line && *line; line = nl + 1) {
@@ -497,7 +497,7 @@ int resume_adopt(uoad *d, int state_fd)
         adopt_lines(d, text, body, next, &a);
         log_info("resumed: %zu sessions, %zu netlink sockets, %zu control connections", a.listeners, a.nlclients,
                  a.conns);
-        return control_fd() >= 0 ? 0 : -EBADF;
+        return control_fd(d) >= 0 ? 0 : -EBADF;
 }
 
 /* The sessions a holder kept for a uoad that crashed (holder.c): their

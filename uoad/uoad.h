@@ -12,6 +12,7 @@
 
 #include "policy/policy.h"
 #include "uoad/caller.h"
+#include "uoad/control.h"
 #include "uoad/holder.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
@@ -35,6 +36,7 @@ typedef struct uoad {
         stats_table stats;          /* stats.c: the call counters */
         caller_pool caller;         /* caller.c: binds and listens in the caller's context */
         holder_conn holder;         /* holder.c: who keeps the sessions across a crash */
+        control_socket control;     /* control.c: the control socket and its connections */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
@@ -42,6 +44,7 @@ typedef struct uoad {
         {                                                                              \
                 .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT,              \
                 .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
+                .control = CONTROL_SOCKET_INIT,                                        \
         }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
