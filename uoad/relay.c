@@ -56,11 +56,6 @@ struct nlclient {
 };
 
 static void client_hold(uoad *d, const nlclient *c);
-static nlclient *clients;
-/* A client has three fds, so one epoll batch can hold several events for a
- * client the first of them closed: it is freed only after the batch. */
-static nlclient *graveyard;
-static uint32_t next_portid = 0x75610000; /* "ua": unique per client, never 0 */
 
 static uint64_t now_ms_coarse(void)
 {
@@ -70,7 +65,7 @@ static uint64_t now_ms_coarse(void)
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-static size_t clients_of_uid(uid_t uid)
+static size_t clients_of_uid(nlclient *clients, uid_t uid)
 {
         size_t n = 0;
 
@@ -106,7 +101,7 @@ static void epoll_set(const uoad *d, int fd, nlwatch *w, uint32_t events)
 
 static void client_free(uoad *d, nlclient *c)
 {
-        LIST_REMOVE(clients, c);
+        LIST_REMOVE(d->relay.clients, c);
         holder_del(d, (unsigned) c->ctl_fd);
         fd_unwatch_close(d->epoll_fd, c->ctl_fd);
         fd_unwatch_close(d->epoll_fd, c->data_fd);
@@ -114,16 +109,16 @@ static void client_free(uoad *d, nlclient *c)
         free(c->pending);
         c->pending = NULL;
         c->dead = true;
-        c->next = graveyard;
-        graveyard = c;
+        c->next = d->relay.graveyard;
+        d->relay.graveyard = c;
 }
 
-void relay_reap(void)
+void relay_reap(uoad *d)
 {
-        while (graveyard) {
-                nlclient *c = graveyard;
+        while (d->relay.graveyard) {
+                nlclient *c = d->relay.graveyard;
 
-                graveyard = c->next;
+                d->relay.graveyard = c->next;
                 free(c);
         }
 }
@@ -383,7 +378,7 @@ static void client_link(uoad *d, nlclient *c)
         watch_add(d, c->ctl_fd, &c->ctl_w, c, WATCH_NL_CTL);
         watch_add(d, c->data_fd, &c->data_w, c, WATCH_NL_DATA);
         watch_add(d, c->kern_fd, &c->kern_w, c, WATCH_NL_KERNEL);
-        LIST_PREPEND(clients, c);
+        LIST_PREPEND(d->relay.clients, c);
         client_hold(d, c);
 }
 
@@ -417,7 +412,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
 
         if (!policy_slice_find(d->policy, uid))
                 return -ENOENT;
-        if (clients_of_uid(uid) >= NLCLIENT_PER_UID_MAX)
+        if (clients_of_uid(d->relay.clients, uid) >= NLCLIENT_PER_UID_MAX)
                 return -EMFILE;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
                 return negative_errno();
@@ -427,7 +422,7 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
         if (!c)
                 return -ENOMEM;
         kern = rtnl_socket_open(SOCK_NONBLOCK, 0, &c->kern_portid);
-        r = kern < 0 ? kern : send_data_fd(ctl_fd, next_portid, theirs);
+        r = kern < 0 ? kern : send_data_fd(ctl_fd, d->relay.next_portid, theirs);
         if (r < 0) {
                 free(c);
                 return r;
@@ -436,15 +431,15 @@ int relay_client_add(uoad *d, int ctl_fd, uid_t uid)
         c->data_fd = TAKE_FD(mine);
         c->kern_fd = TAKE_FD(kern);
         c->uid = uid;
-        c->portid = next_portid++;
+        c->portid = d->relay.next_portid++;
         client_link(d, c);
         return 0;
 }
 
 /* The handover to a re-executed uoad: every client as its fds and state. */
-void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *userdata)
+void relay_clients_each(uoad *d, void (*f)(const relay_saved *c, void *userdata), void *userdata)
 {
-        LIST_FOREACH(c, clients) {
+        LIST_FOREACH(c, d->relay.clients) {
                 relay_saved s = { .ctl_fd = c->ctl_fd, .data_fd = c->data_fd, .kern_fd = c->kern_fd, .uid = c->uid,
                                   .portid = c->portid, .kern_portid = c->kern_portid, .ext_ack = c->ext_ack,
                                   .cap_ack = c->cap_ack, .pending = c->pending, .pending_len = c->pending_len };
@@ -453,9 +448,9 @@ void relay_clients_each(void (*f)(const relay_saved *c, void *userdata), void *u
         }
 }
 
-uint32_t relay_next_portid(void)
+uint32_t relay_next_portid(const uoad *d)
 {
-        return next_portid;
+        return d->relay.next_portid;
 }
 
 /* A client handed over by the uoad we re-executed from: its three fds are
@@ -469,8 +464,8 @@ int relay_client_adopt(uoad *d, const relay_saved *s, uint32_t next)
         *c = (nlclient) { .ctl_fd = s->ctl_fd, .data_fd = s->data_fd, .kern_fd = s->kern_fd, .uid = s->uid,
                           .portid = s->portid, .kern_portid = s->kern_portid, .ext_ack = s->ext_ack,
                           .cap_ack = s->cap_ack };
-        if (next > next_portid)
-                next_portid = next;
+        if (next > d->relay.next_portid)
+                d->relay.next_portid = next;
         client_link(d, c);
         if (s->pending_len)
                 client_deliver(d, c, s->pending, s->pending_len);
@@ -479,7 +474,7 @@ int relay_client_adopt(uoad *d, const relay_saved *s, uint32_t next)
 
 void relay_shutdown(uoad *d)
 {
-        while (clients)
-                client_free(d, clients);
-        relay_reap();
+        while (d->relay.clients)
+                client_free(d, d->relay.clients);
+        relay_reap(d);
 }

@@ -139,8 +139,8 @@ static int state_write(uoad *d, handover *h)
                 hand_fd(h, holder_fd(d));
         }
         notify_listeners_each(save_listener, h);
-        relay_clients_each(save_nlclient, h);
-        strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid());
+        relay_clients_each(d, save_nlclient, h);
+        strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid(d));
         control_conns_each(d, save_conn, h);
         stats_format(d, &stats, NULL);
         stats_text = strbuf_done(&stats);

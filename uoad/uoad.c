@@ -204,7 +204,7 @@ static int run_loop(uoad *d, int sig_fd, void *sig_watch)
                         else
                                 control_event(d, w, evs[i].events, now);
                 }
-                relay_reap();
+                relay_reap(d);
                 control_sweep(d, now);
         }
 }

@@ -14,6 +14,7 @@
 #include "uoad/caller.h"
 #include "uoad/control.h"
 #include "uoad/holder.h"
+#include "uoad/relay.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
 #include "uoad/watch.h"
@@ -37,6 +38,7 @@ typedef struct uoad {
         caller_pool caller;         /* caller.c: binds and listens in the caller's context */
         holder_conn holder;         /* holder.c: who keeps the sessions across a crash */
         control_socket control;     /* control.c: the control socket and its connections */
+        relay_clients relay;        /* relay.c: the slices' proxied netlink sockets */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
@@ -44,7 +46,7 @@ typedef struct uoad {
         {                                                                              \
                 .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT,              \
                 .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
-                .control = CONTROL_SOCKET_INIT,                                        \
+                .control = CONTROL_SOCKET_INIT, .relay = RELAY_CLIENTS_INIT,           \
         }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
