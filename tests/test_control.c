@@ -98,8 +98,9 @@ int engine_bpf_apply(engine_bpf *e, const policy *old, const policy *p)
  * it once no worker holds it). */
 static policy *swapped;
 
-void notify_policy_swap(policy *p)
+void notify_policy_swap(uoad *d, policy *p)
 {
+        (void) d;
         policy_free(swapped);
         swapped = p;
 }

@@ -67,7 +67,7 @@ typedef struct caller_ids {
 
 typedef struct caller_job {
         struct caller_job *next; /* in its slice's queue */
-        caller_pool *pool;       /* whose caps count it (n->d->caller) */
+        uoad *d;                 /* whose caps count it (d->caller), who answers */
         caller_call call;
         unsigned slot;        /* its slice's entry in pool->slots[] */
         pid_t tid;            /* the caller */
@@ -115,7 +115,7 @@ static void job_free(caller_job *j)
  * one. Any thread. */
 static void job_end(caller_job *j)
 {
-        caller_pool *pool = j->pool;
+        caller_pool *pool = &j->d->caller;
         uint64_t one = 1;
 
         pthread_mutex_lock(&pool->lock);
@@ -293,7 +293,7 @@ static void *caller_thread(void *p)
                         r = listen(j->sock, j->backlog);
                 r = r < 0 ? negative_errno() : 0;
         }
-        notify_answer(j->listener_fd, j->id, r);
+        notify_answer(j->d, j->listener_fd, j->id, r);
         job_end(j);
         return NULL;
 }
@@ -320,7 +320,7 @@ static void job_start(caller_job *j)
         if (r >= 0)
                 r = uoad_thread_start(caller_thread, j, CALLER_STACK_SIZE);
         if (r < 0) {
-                notify_answer(j->listener_fd, j->id, r);
+                notify_answer(j->d, j->listener_fd, j->id, r);
                 job_end(j);
         }
 }
@@ -332,7 +332,7 @@ static caller_job *job_new(const notif *n, int sock, caller_call call, const str
 
         if (!j)
                 return NULL;
-        *j = (caller_job) { .pool = &n->d->caller, .call = call, .tid = (pid_t) n->req->pid, .id = n->req->id, .root_fd = -1,
+        *j = (caller_job) { .d = n->d, .call = call, .tid = (pid_t) n->req->pid, .id = n->req->id, .root_fd = -1,
                             .cwd_fd = -1, .backlog = backlog };
         if (addr) {
                 memcpy(&j->addr, addr, addr_len);
@@ -350,7 +350,7 @@ static caller_job *job_new(const notif *n, int sock, caller_call call, const str
 /* Counts a new job in: 1 to run now, 0 queued, or -EAGAIN. */
 static int job_admit(caller_job *j, uid_t uid)
 {
-        caller_pool *pool = j->pool;
+        caller_pool *pool = &j->d->caller;
         caller_slot *sl;
         int r = -EAGAIN;
 

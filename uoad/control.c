@@ -121,7 +121,7 @@ int uoad_policy_set(uoad *d, policy *p, char *err, size_t errlen)
                 policy_free(p);
                 return r;
         }
-        notify_policy_swap(p); /* frees the old one once no worker decides with it */
+        notify_policy_swap(d, p); /* frees the old one once no worker decides with it */
         d->policy = p;
         /* libnftables' parse of a large table and the plans are gone now:
          * give their pages back, or they stay in uoad's resident set. */

@@ -35,64 +35,57 @@
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-static size_t notif_req_size, notif_resp_size;
 static const policy_slice empty_slice; /* a uid with no slice: loopback only */
-/* Every registered listener, under listeners_lock (the workers remove the
- * ones whose processes have all exited; the loop adds and hands over). */
-static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
-static listener *listeners;
-static int serve_fd = -1; /* the workers' epoll: every listener, EPOLLONESHOT */
 
-/* The served policy and the workers' holds on it: a swap by the loop frees
- * the old policy only once no worker still decides with it. */
+/* A hold of the workers on a served policy (d->notify.holds). */
 typedef struct policy_hold {
         policy *p;
         unsigned users;
         bool retired;
         struct policy_hold *next;
 } policy_hold;
-static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
-static policy_hold *holds; /* the current one first, then retired ones still used */
 
 /* The kernel may know larger structures than our headers: size buffers by
  * what it says (SECCOMP_GET_NOTIF_SIZES) and zero them before each use. */
 int notify_init(uoad *d)
 {
+        notify_listeners *nl = &d->notify;
         struct seccomp_notif_sizes sizes;
 
         if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
                 return negative_errno();
-        notif_req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
-                                                                            : sizeof(struct seccomp_notif);
-        notif_resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
-                                  ? sizes.seccomp_notif_resp
-                                  : sizeof(struct seccomp_notif_resp);
-        serve_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (serve_fd < 0)
+        nl->req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
+                                                                          : sizeof(struct seccomp_notif);
+        nl->resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
+                                ? sizes.seccomp_notif_resp
+                                : sizeof(struct seccomp_notif_resp);
+        nl->serve_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (nl->serve_fd < 0)
                 return negative_errno();
-        return notify_workers_start(d, serve_fd);
+        return notify_workers_start(d, nl->serve_fd);
 }
 
-size_t notify_req_size(void)
+size_t notify_req_size(const uoad *d)
 {
-        return notif_req_size;
+        return d->notify.req_size;
 }
 
-size_t notify_resp_size(void)
+size_t notify_resp_size(const uoad *d)
 {
-        return notif_resp_size;
+        return d->notify.resp_size;
 }
 
 /* The loop's thread: p becomes the policy the workers decide with (NULL at
  * exit). The old one is freed once its last worker is done with it. */
-void notify_policy_swap(policy *p)
+void notify_policy_swap(uoad *d, policy *p)
 {
+        notify_listeners *nl = &d->notify;
         policy_hold *h = p ? calloc(1, sizeof(*h)) : NULL, **pp;
 
-        pthread_mutex_lock(&policy_lock);
-        if (holds)
-                holds->retired = true;
-        for (pp = &holds; *pp;) {
+        pthread_mutex_lock(&nl->policy_lock);
+        if (nl->holds)
+                nl->holds->retired = true;
+        for (pp = &nl->holds; *pp;) {
                 policy_hold *o = *pp;
 
                 if (o->retired && !o->users) {
@@ -104,41 +97,41 @@ void notify_policy_swap(policy *p)
         }
         if (h) {
                 h->p = p;
-                h->next = holds;
-                holds = h;
+                h->next = nl->holds;
+                nl->holds = h;
         } else if (p)
                 policy_free(p); /* out of memory: cannot happen in practice; the old stays retired */
-        pthread_mutex_unlock(&policy_lock);
+        pthread_mutex_unlock(&nl->policy_lock);
 }
 
-static policy_hold *policy_take(void)
+static policy_hold *policy_take(notify_listeners *nl)
 {
         policy_hold *h;
 
-        pthread_mutex_lock(&policy_lock);
-        h = holds && !holds->retired ? holds : NULL;
+        pthread_mutex_lock(&nl->policy_lock);
+        h = nl->holds && !nl->holds->retired ? nl->holds : NULL;
         if (h)
                 h->users++;
-        pthread_mutex_unlock(&policy_lock);
+        pthread_mutex_unlock(&nl->policy_lock);
         return h;
 }
 
-static void policy_drop(policy_hold *h)
+static void policy_drop(notify_listeners *nl, policy_hold *h)
 {
         policy_hold **pp;
 
         if (!h)
                 return;
-        pthread_mutex_lock(&policy_lock);
+        pthread_mutex_lock(&nl->policy_lock);
         if (--h->users == 0 && h->retired)
-                for (pp = &holds; *pp; pp = &(*pp)->next)
+                for (pp = &nl->holds; *pp; pp = &(*pp)->next)
                         if (*pp == h) {
                                 *pp = h->next;
                                 policy_free(h->p);
                                 free(h);
                                 break;
                         }
-        pthread_mutex_unlock(&policy_lock);
+        pthread_mutex_unlock(&nl->policy_lock);
 }
 
 static void listener_unref(listener *l)
@@ -164,17 +157,17 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
         if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
                 d->sync_wakeup = true;
         ev.data.ptr = l;
-        pthread_mutex_lock(&listeners_lock);
-        if (epoll_ctl(serve_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        pthread_mutex_lock(&d->notify.lock);
+        if (epoll_ctl(d->notify.serve_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 int r = negative_errno();
 
-                pthread_mutex_unlock(&listeners_lock);
+                pthread_mutex_unlock(&d->notify.lock);
                 free(l);
                 return r;
         }
-        LIST_PREPEND(listeners, l);
+        LIST_PREPEND(d->notify.listeners, l);
         d->n_listeners++;
-        pthread_mutex_unlock(&listeners_lock);
+        pthread_mutex_unlock(&d->notify.lock);
         {
                 char text[64];
 
@@ -184,50 +177,50 @@ int notify_listener_add(uoad *d, int fd, uid_t uid, pid_t pid)
         return 0;
 }
 
-/* Under listeners_lock. */
+/* Under d->notify.lock. */
 static void listener_remove_locked(uoad *d, listener *l)
 {
-        LIST_REMOVE(listeners, l);
-        epoll_ctl(serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
+        LIST_REMOVE(d->notify.listeners, l);
+        epoll_ctl(d->notify.serve_fd, EPOLL_CTL_DEL, l->fd, NULL);
         holder_del(d, (unsigned) l->fd);
         d->n_listeners--;
         listener_unref(l);
 }
 
 /* Serve l again (its EPOLLONESHOT fired for the notification just done). */
-void notify_listener_rearm(listener *l)
+void notify_listener_rearm(uoad *d, listener *l)
 {
         struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = l };
 
-        (void) epoll_ctl(serve_fd, EPOLL_CTL_MOD, l->fd, &ev);
+        (void) epoll_ctl(d->notify.serve_fd, EPOLL_CTL_MOD, l->fd, &ev);
 }
 
 /* Every listener armed again (after a drain that did not end in exec). */
-void notify_listeners_rearm(void)
+void notify_listeners_rearm(uoad *d)
 {
-        pthread_mutex_lock(&listeners_lock);
-        LIST_FOREACH(l, listeners)
-                notify_listener_rearm(l);
-        pthread_mutex_unlock(&listeners_lock);
+        pthread_mutex_lock(&d->notify.lock);
+        LIST_FOREACH(l, d->notify.listeners)
+                notify_listener_rearm(d, l);
+        pthread_mutex_unlock(&d->notify.lock);
 }
 
 /* Call f for every listener (the loop's thread, workers drained: the
  * handover to a re-executed uoad). */
-void notify_listeners_each(void (*f)(const listener *l, void *userdata), void *userdata)
+void notify_listeners_each(uoad *d, void (*f)(const listener *l, void *userdata), void *userdata)
 {
-        pthread_mutex_lock(&listeners_lock);
-        LIST_FOREACH(l, listeners)
+        pthread_mutex_lock(&d->notify.lock);
+        LIST_FOREACH(l, d->notify.listeners)
                 f(l, userdata);
-        pthread_mutex_unlock(&listeners_lock);
+        pthread_mutex_unlock(&d->notify.lock);
 }
 
 void notify_shutdown(uoad *d)
 {
         notify_workers_stop();
-        pthread_mutex_lock(&listeners_lock);
-        while (listeners)
-                listener_remove_locked(d, listeners);
-        pthread_mutex_unlock(&listeners_lock);
+        pthread_mutex_lock(&d->notify.lock);
+        while (d->notify.listeners)
+                listener_remove_locked(d, d->notify.listeners);
+        pthread_mutex_unlock(&d->notify.lock);
         target_cache_clear();
 }
 
@@ -248,9 +241,9 @@ void notify_reply_error(notif *n, int negerrno)
 
 /* Answer notification id on listener fd from any thread (caller.c's): a
  * response of the size the kernel expects, with its result or error. */
-void notify_answer(int fd, uint64_t id, int result)
+void notify_answer(uoad *d, int fd, uint64_t id, int result)
 {
-        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notif_resp_size);
+        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, d->notify.resp_size);
 
         if (!resp) {
                 log_error("cannot answer a notification: out of memory"); /* it waits for its listener's end */
@@ -358,12 +351,12 @@ bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp
                 if (!(events & (EPOLLHUP | EPOLLERR)))
                         return true;
                 log_debug("slice %u: supervised processes of uoa-run %d have all exited", l->uid, l->pid);
-                pthread_mutex_lock(&listeners_lock);
+                pthread_mutex_lock(&d->notify.lock);
                 listener_remove_locked(d, l);
-                pthread_mutex_unlock(&listeners_lock);
+                pthread_mutex_unlock(&d->notify.lock);
                 return false;
         }
-        memset(req, 0, notif_req_size);
+        memset(req, 0, d->notify.req_size);
         if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
                 /* ENOENT: the target was interrupted or died before we read
                  * it; EINTR: a signal. Neither is an error of ours. */
@@ -371,9 +364,9 @@ bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp
                         log_warn("slice %u: NOTIF_RECV: %m", l->uid);
                 return true;
         }
-        memset(resp, 0, notif_resp_size);
+        memset(resp, 0, d->notify.resp_size);
         resp->id = req->id;
-        h = policy_take();
+        h = policy_take(&d->notify);
         n.slice = h ? policy_slice_find(h->p, l->uid) : NULL;
         if (!n.slice)
                 n.slice = &empty_slice;
@@ -381,7 +374,7 @@ bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp
                 notify_reply_error(&n, -ENOSYS); /* the filter kills these first */
         else
                 notify_dispatch(&n);
-        policy_drop(h);
+        policy_drop(&d->notify, h);
         stats_count(d, l->uid, call_of(req->data.nr), n.refused);
         /* ENOENT: the target died or a signal interrupted the call; it will
          * restart it and we will see it again. */

@@ -209,8 +209,8 @@ static bool worker_done(worker *w)
 static void *worker_main(void *p)
 {
         worker *w = p;
-        _cleanup_free_ struct seccomp_notif *req = calloc(1, notify_req_size());
-        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notify_resp_size());
+        _cleanup_free_ struct seccomp_notif *req = calloc(1, notify_req_size(served));
+        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notify_resp_size(served));
 
         pthread_setname_np(pthread_self(), "uoad-worker");
         w->tid = gettid();
@@ -230,7 +230,7 @@ static void *worker_main(void *p)
                 /* A stalled worker's listener stayed disarmed all along: only
                  * its session waited. Re-armed here, by whoever served it. */
                 if (alive)
-                        notify_listener_rearm(l);
+                        notify_listener_rearm(served, l);
                 notify_listener_release(l);
                 if (!stay)
                         return NULL;
@@ -360,7 +360,7 @@ void notify_workers_undrain(void)
         draining = false;
         pthread_cond_broadcast(&pool_cond);
         pthread_mutex_unlock(&pool_lock);
-        notify_listeners_rearm();
+        notify_listeners_rearm(served);
 }
 
 /* At exit: no worker takes anything more, and those in flight are done

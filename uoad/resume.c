@@ -138,7 +138,7 @@ static int state_write(uoad *d, handover *h)
                 strbuf_printf(&h->b, "holder %d\n", holder_fd(d));
                 hand_fd(h, holder_fd(d));
         }
-        notify_listeners_each(save_listener, h);
+        notify_listeners_each(d, save_listener, h);
         relay_clients_each(d, save_nlclient, h);
         strbuf_printf(&h->b, "nlnext %u\n", relay_next_portid(d));
         control_conns_each(d, save_conn, h);

@@ -397,7 +397,7 @@ int main(int argc, char **argv)
         if (d.bpf)
                 engine_bpf_remove(d.bpf);
         engine_bpf_free(d.bpf);
-        notify_policy_swap(NULL);
+        notify_policy_swap(&d, NULL);
         stats_free(&d);
         return r < 0 ? 1 : 0;
 }

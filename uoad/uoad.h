@@ -14,6 +14,7 @@
 #include "uoad/caller.h"
 #include "uoad/control.h"
 #include "uoad/holder.h"
+#include "uoad/notify.h"
 #include "uoad/relay.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
@@ -39,6 +40,7 @@ typedef struct uoad {
         holder_conn holder;         /* holder.c: who keeps the sessions across a crash */
         control_socket control;     /* control.c: the control socket and its connections */
         relay_clients relay;        /* relay.c: the slices' proxied netlink sockets */
+        notify_listeners notify;    /* notify.c: the listeners, the policy the workers use */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
@@ -47,6 +49,7 @@ typedef struct uoad {
                 .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT,              \
                 .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
                 .control = CONTROL_SOCKET_INIT, .relay = RELAY_CLIENTS_INIT,           \
+                .notify = NOTIFY_LISTENERS_INIT,                                       \
         }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
