@@ -216,7 +216,7 @@ void notify_listeners_each(uoad *d, void (*f)(const listener *l, void *userdata)
 
 void notify_shutdown(uoad *d)
 {
-        notify_workers_stop();
+        notify_workers_stop(d);
         pthread_mutex_lock(&d->notify.lock);
         while (d->notify.listeners)
                 listener_remove_locked(d, d->notify.listeners);

@@ -41,31 +41,8 @@
 
 #define WORKER_DEADLINE_MS 10    /* a notification taking longer stalls only its worker */
 #define WATCHDOG_TICK_MS 5
-#define WORKER_STALLED_PER_UID 4 /* beyond: that slice's memory reads fail with EFAULT */
-#define WORKER_STALLED_CAP_MS 100 /* ...counting the calls stalled that long */
-#define WORKERS_MAX 16
-#define STALLED_UIDS_MAX 256
-
-typedef struct worker {
-        pid_t tid;
-        uint64_t busy_since_ms; /* 0: idle; under pool_lock */
-        uid_t uid;              /* whose notification it serves */
-        bool stalled;           /* left to its call by the watchdog */
-        bool running;
-} worker;
-
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER; /* drain and undrain */
-static worker workers[WORKERS_MAX + STALLED_UIDS_MAX * WORKER_STALLED_PER_UID];
-static unsigned pool_size, in_flight;
-static bool draining, stopping;
-static struct stalled_uid {
-        uid_t uid;
-        unsigned n;
-} stalled[STALLED_UIDS_MAX];
-static unsigned stalled_total;
-static uoad *served;
-static int serve_fd = -1;
+#define WORKER_STALLED_CAP_MS 100 /* WORKER_STALLED_PER_UID (notify_worker.h) counts calls stalled that long */
+/* The pool (d->pool), its workers and the stalled slices: notify_worker.h. */
 
 static uint64_t mono_ms(void)
 {
@@ -75,38 +52,39 @@ static uint64_t mono_ms(void)
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-/* Under pool_lock. */
-static struct stalled_uid *stalled_of(uid_t uid, bool create)
+/* Under pool->lock. */
+static notify_stalled *stalled_of(notify_pool *pool, uid_t uid, bool create)
 {
-        struct stalled_uid *free_slot = NULL;
+        notify_stalled *free_slot = NULL;
 
         for (unsigned i = 0; i < STALLED_UIDS_MAX; i++) {
-                if (stalled[i].n && stalled[i].uid == uid)
-                        return &stalled[i];
-                if (!stalled[i].n && !free_slot)
-                        free_slot = &stalled[i];
+                if (pool->stalled[i].n && pool->stalled[i].uid == uid)
+                        return &pool->stalled[i];
+                if (!pool->stalled[i].n && !free_slot)
+                        free_slot = &pool->stalled[i];
         }
         if (create && free_slot)
-                *free_slot = (struct stalled_uid) { .uid = uid };
+                *free_slot = (notify_stalled) { .uid = uid };
         return create ? free_slot : NULL;
 }
 
 /* Whether a read of uid's memory may be tried: not once the slice has
  * WORKER_STALLED_PER_UID calls stalled for WORKER_STALLED_CAP_MS (a worker
  * that merely waited for a lock under load is not a slice's doing). */
-bool notify_read_allowed(uid_t uid)
+bool notify_read_allowed(uoad *d, uid_t uid)
 {
+        notify_pool *pool = &d->pool;
         unsigned n = 0;
         uint64_t now;
 
-        pthread_mutex_lock(&pool_lock);
-        if (stalled_total) {
+        pthread_mutex_lock(&pool->lock);
+        if (pool->stalled_total) {
                 now = mono_ms();
-                for (unsigned i = 0; i < ELEMENTSOF(workers); i++)
-                        n += workers[i].running && workers[i].stalled && workers[i].uid == uid &&
-                             now - workers[i].busy_since_ms >= WORKER_STALLED_CAP_MS;
+                for (unsigned i = 0; i < ELEMENTSOF(pool->workers); i++)
+                        n += pool->workers[i].running && pool->workers[i].stalled && pool->workers[i].uid == uid &&
+                             now - pool->workers[i].busy_since_ms >= WORKER_STALLED_CAP_MS;
         }
-        pthread_mutex_unlock(&pool_lock);
+        pthread_mutex_unlock(&pool->lock);
         return n < WORKER_STALLED_PER_UID;
 }
 
@@ -156,61 +134,64 @@ int uoad_thread_start(void *(*f)(void *), void *arg, size_t stack_size)
 
 /* Wait for a ready listener; NULL while draining (then parked until the
  * drain ends) or stopping. The listener is held and counted in flight. */
-static listener *worker_take(worker *w, uint32_t *ret_events)
+static listener *worker_take(notify_worker *w, uint32_t *ret_events)
 {
+        notify_pool *pool = &w->d->pool;
         struct epoll_event ev;
         listener *l;
 
-        if (epoll_wait(serve_fd, &ev, 1, -1) != 1)
+        if (epoll_wait(pool->serve_fd, &ev, 1, -1) != 1)
                 return NULL;
         l = ev.data.ptr;
-        pthread_mutex_lock(&pool_lock);
-        if (draining || stopping) {
+        pthread_mutex_lock(&pool->lock);
+        if (pool->draining || pool->stopping) {
                 /* Left disarmed: the drain hands it over, or re-arms all. */
-                while (draining && !stopping)
-                        pthread_cond_wait(&pool_cond, &pool_lock);
-                pthread_mutex_unlock(&pool_lock);
+                while (pool->draining && !pool->stopping)
+                        pthread_cond_wait(&pool->cond, &pool->lock);
+                pthread_mutex_unlock(&pool->lock);
                 return NULL;
         }
-        in_flight++;
+        pool->in_flight++;
         w->busy_since_ms = mono_ms();
         w->uid = l->uid;
         notify_listener_hold(l);
-        pthread_mutex_unlock(&pool_lock);
+        pthread_mutex_unlock(&pool->lock);
         *ret_events = ev.events;
         return l;
 }
 
 /* Done with one notification: false if this worker was left to it by the
  * watchdog (its replacement serves now) and must exit. */
-static bool worker_done(worker *w)
+static bool worker_done(notify_worker *w)
 {
+        notify_pool *pool = &w->d->pool;
         bool stay;
 
-        pthread_mutex_lock(&pool_lock);
+        pthread_mutex_lock(&pool->lock);
         stay = !w->stalled;
         if (stay) {
                 w->busy_since_ms = 0;
-                in_flight--;
+                pool->in_flight--;
         } else {
-                struct stalled_uid *s = stalled_of(w->uid, false);
+                notify_stalled *s = stalled_of(pool, w->uid, false);
 
                 if (s)
                         s->n--;
-                stalled_total--;
+                pool->stalled_total--;
                 w->running = w->stalled = false;
                 log_info("slice %u: its stalled call returned", w->uid);
         }
-        pthread_cond_broadcast(&pool_cond);
-        pthread_mutex_unlock(&pool_lock);
+        pthread_cond_broadcast(&pool->cond);
+        pthread_mutex_unlock(&pool->lock);
         return stay;
 }
 
 static void *worker_main(void *p)
 {
-        worker *w = p;
-        _cleanup_free_ struct seccomp_notif *req = calloc(1, notify_req_size(served));
-        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notify_resp_size(served));
+        notify_worker *w = p;
+        uoad *d = w->d; /* w is reused by another worker once a stalled one is done */
+        _cleanup_free_ struct seccomp_notif *req = calloc(1, notify_req_size(d));
+        _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, notify_resp_size(d));
 
         pthread_setname_np(pthread_self(), "uoad-worker");
         w->tid = gettid();
@@ -225,29 +206,31 @@ static void *worker_main(void *p)
 
                 if (!l)
                         continue;
-                alive = notify_listener_serve(served, l, events, req, resp);
+                alive = notify_listener_serve(d, l, events, req, resp);
                 stay = worker_done(w);
                 /* A stalled worker's listener stayed disarmed all along: only
                  * its session waited. Re-armed here, by whoever served it. */
                 if (alive)
-                        notify_listener_rearm(served, l);
+                        notify_listener_rearm(d, l);
                 notify_listener_release(l);
                 if (!stay)
                         return NULL;
         }
 }
 
-/* Under pool_lock: a free worker slot started as a worker. */
-static int worker_spawn_locked(void)
+/* Under pool->lock: a free worker slot started as a worker. */
+static int worker_spawn_locked(uoad *d)
 {
-        for (unsigned i = 0; i < ELEMENTSOF(workers); i++)
-                if (!workers[i].running) {
+        notify_pool *pool = &d->pool;
+
+        for (unsigned i = 0; i < ELEMENTSOF(pool->workers); i++)
+                if (!pool->workers[i].running) {
                         int r;
 
-                        workers[i] = (worker) { .running = true };
-                        r = uoad_thread_start(worker_main, &workers[i], 0);
+                        pool->workers[i] = (notify_worker) { .d = d, .running = true };
+                        r = uoad_thread_start(worker_main, &pool->workers[i], 0);
                         if (r < 0)
-                                workers[i].running = false;
+                                pool->workers[i].running = false;
                         return r;
                 }
         return -EAGAIN;
@@ -255,66 +238,68 @@ static int worker_spawn_locked(void)
 
 /* Leave the workers busy past the deadline to their calls (counted against
  * their slice) and start one in the place of each. */
-static void watchdog_scan(uint64_t now)
+static void watchdog_scan(uoad *d, uint64_t now)
 {
-        pthread_mutex_lock(&pool_lock);
-        for (unsigned i = 0; i < ELEMENTSOF(workers); i++) {
-                worker *w = &workers[i];
-                struct stalled_uid *s;
+        notify_pool *pool = &d->pool;
+
+        pthread_mutex_lock(&pool->lock);
+        for (unsigned i = 0; i < ELEMENTSOF(pool->workers); i++) {
+                notify_worker *w = &pool->workers[i];
+                notify_stalled *s;
 
                 if (!w->running || w->stalled || !w->busy_since_ms || now - w->busy_since_ms < WORKER_DEADLINE_MS ||
                     thread_runnable(w->tid))
                         continue;
-                s = stalled_of(w->uid, true);
+                s = stalled_of(pool, w->uid, true);
                 if (!s)
                         continue; /* 256 slices stalled at once: the pool shrinks, it does not stop */
                 w->stalled = true;
                 s->n++;
-                stalled_total++;
-                in_flight--;
-                if (worker_spawn_locked() < 0)
+                pool->stalled_total++;
+                pool->in_flight--;
+                if (worker_spawn_locked(d) < 0)
                         log_error("cannot start a notification worker in the place of a stalled one");
                 log_info("slice %u: a call of its has taken over %d ms (its memory or file system does not "
                          "answer): left to a thread of its own, %u of at most %d",
                          w->uid, WORKER_DEADLINE_MS, s->n, WORKER_STALLED_PER_UID);
         }
-        pthread_cond_broadcast(&pool_cond);
-        pthread_mutex_unlock(&pool_lock);
+        pthread_cond_broadcast(&pool->cond);
+        pthread_mutex_unlock(&pool->lock);
 }
 
 static void *watchdog_main(void *p)
 {
         struct timespec tick = { .tv_nsec = WATCHDOG_TICK_MS * 1000000L };
+        uoad *d = p;
 
-        (void) p;
         pthread_setname_np(pthread_self(), "uoad-watchdog");
         for (;;) {
                 nanosleep(&tick, NULL);
-                watchdog_scan(mono_ms());
+                watchdog_scan(d, mono_ms());
         }
         return NULL;
 }
 
 int notify_workers_start(uoad *d, int epoll_fd)
 {
+        notify_pool *pool = &d->pool;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         int r;
 
-        served = d;
-        serve_fd = epoll_fd;
-        pool_size = cpus < 2 ? 2 : cpus > WORKERS_MAX ? WORKERS_MAX : (unsigned) cpus;
-        pthread_mutex_lock(&pool_lock);
-        for (unsigned i = 0; i < pool_size; i++)
-                if ((r = worker_spawn_locked()) < 0) {
-                        pthread_mutex_unlock(&pool_lock);
+        pool->serve_fd = epoll_fd;
+        pool->size = cpus < 2 ? 2 : cpus > WORKERS_MAX ? WORKERS_MAX : (unsigned) cpus;
+        pthread_mutex_lock(&pool->lock);
+        for (unsigned i = 0; i < pool->size; i++)
+                if ((r = worker_spawn_locked(d)) < 0) {
+                        pthread_mutex_unlock(&pool->lock);
                         return r;
                 }
-        pthread_mutex_unlock(&pool_lock);
-        return uoad_thread_start(watchdog_main, NULL, 0);
+        pthread_mutex_unlock(&pool->lock);
+        return uoad_thread_start(watchdog_main, d, 0);
 }
 
-/* Under pool_lock: wait for a change of the pool, 10 ms at most. */
-static void pool_wait_10ms(void)
+/* Under pool->lock: wait for a change of the pool, 10 ms at most. */
+static void pool_wait_10ms(notify_pool *pool)
 {
         struct timespec ts;
 
@@ -324,56 +309,61 @@ static void pool_wait_10ms(void)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+        pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
 }
 
 /* Stop taking notifications and wait up to timeout_ms for those in flight.
  * 0: none is in flight or stalled (nothing of a slice is half-answered);
  * -EBUSY: some are (why says whose), and serving goes on as before. */
-int notify_workers_drain(unsigned timeout_ms, char *why, size_t whylen)
+int notify_workers_drain(uoad *d, unsigned timeout_ms, char *why, size_t whylen)
 {
+        notify_pool *pool = &d->pool;
         uint64_t end = mono_ms() + timeout_ms;
         int r = 0;
 
-        pthread_mutex_lock(&pool_lock);
-        draining = true;
-        while ((in_flight || stalled_total) && mono_ms() < end)
-                pool_wait_10ms();
-        if (in_flight || stalled_total) {
-                int n = snprintf(why, whylen, "%u calls in progress, %u stalled", in_flight, stalled_total);
+        pthread_mutex_lock(&pool->lock);
+        pool->draining = true;
+        while ((pool->in_flight || pool->stalled_total) && mono_ms() < end)
+                pool_wait_10ms(pool);
+        if (pool->in_flight || pool->stalled_total) {
+                int n = snprintf(why, whylen, "%u calls in progress, %u stalled", pool->in_flight,
+                                 pool->stalled_total);
 
                 for (unsigned i = 0; i < STALLED_UIDS_MAX && n > 0 && (size_t) n < whylen; i++)
-                        if (stalled[i].n)
-                                n += snprintf(why + n, whylen - (size_t) n, " (slice %u: %u)", stalled[i].uid,
-                                              stalled[i].n);
+                        if (pool->stalled[i].n)
+                                n += snprintf(why + n, whylen - (size_t) n, " (slice %u: %u)", pool->stalled[i].uid,
+                                              pool->stalled[i].n);
                 r = -EBUSY;
         }
-        pthread_mutex_unlock(&pool_lock);
+        pthread_mutex_unlock(&pool->lock);
         if (r < 0)
-                notify_workers_undrain();
+                notify_workers_undrain(d);
         return r;
 }
 
-void notify_workers_undrain(void)
+void notify_workers_undrain(uoad *d)
 {
-        pthread_mutex_lock(&pool_lock);
-        draining = false;
-        pthread_cond_broadcast(&pool_cond);
-        pthread_mutex_unlock(&pool_lock);
-        notify_listeners_rearm(served);
+        notify_pool *pool = &d->pool;
+
+        pthread_mutex_lock(&pool->lock);
+        pool->draining = false;
+        pthread_cond_broadcast(&pool->cond);
+        pthread_mutex_unlock(&pool->lock);
+        notify_listeners_rearm(d);
 }
 
 /* At exit: no worker takes anything more, and those in flight are done
  * (up to a second) before the listeners close and the state they use goes.
  * Stalled ones hold what they use (the listener, the policy) themselves. */
-void notify_workers_stop(void)
+void notify_workers_stop(uoad *d)
 {
+        notify_pool *pool = &d->pool;
         uint64_t end = mono_ms() + 1000;
 
-        pthread_mutex_lock(&pool_lock);
-        stopping = true;
-        pthread_cond_broadcast(&pool_cond);
-        while (in_flight && mono_ms() < end)
-                pool_wait_10ms();
-        pthread_mutex_unlock(&pool_lock);
+        pthread_mutex_lock(&pool->lock);
+        pool->stopping = true;
+        pthread_cond_broadcast(&pool->cond);
+        while (pool->in_flight && mono_ms() < end)
+                pool_wait_10ms(pool);
+        pthread_mutex_unlock(&pool->lock);
 }

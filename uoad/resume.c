@@ -244,7 +244,7 @@ static int quiesce(uoad *d, char *why, size_t whylen)
                          "(a slice's file system does not answer)", caller_busy(d));
                 return -EBUSY;
         }
-        return notify_workers_drain(DRAIN_TIMEOUT_MS, why, whylen);
+        return notify_workers_drain(d, DRAIN_TIMEOUT_MS, why, whylen);
 }
 
 /* Privileged operation (docs/design.md §11 row 12), and why it is safe:
@@ -295,7 +295,7 @@ void resume_exec(uoad *d)
         log_error("not re-executing, still serving: execv %s: %s", x->path, strerror(-r));
 undrain:
         free(h.fds);
-        notify_workers_undrain();
+        notify_workers_undrain(d);
 }
 
 /* ---- reading the state ------------------------------------------------------ */

@@ -172,7 +172,7 @@ int target_mem_read(const notif *n, uint64_t addr, void *buf, size_t len)
 
         if (len == 0)
                 return 0;
-        if (addr == 0 || !notify_read_allowed(n->l->uid))
+        if (addr == 0 || !notify_read_allowed(n->d, n->l->uid))
                 return -EFAULT;
         r = process_vm_readv((pid_t) n->req->pid, &local, 1, &remote, 1, 0);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include "uoad/control.h"
 #include "uoad/holder.h"
 #include "uoad/notify.h"
+#include "uoad/notify_worker.h"
 #include "uoad/relay.h"
 #include "uoad/resume.h"
 #include "uoad/stats.h"
@@ -41,6 +42,7 @@ typedef struct uoad {
         control_socket control;     /* control.c: the control socket and its connections */
         relay_clients relay;        /* relay.c: the slices' proxied netlink sockets */
         notify_listeners notify;    /* notify.c: the listeners, the policy the workers use */
+        notify_pool pool;           /* notify_worker.c: the workers and their watchdog */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
@@ -49,7 +51,7 @@ typedef struct uoad {
                 .epoll_fd = -1, .rtnl_fd = -1, .stats = STATS_TABLE_INIT,              \
                 .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
                 .control = CONTROL_SOCKET_INIT, .relay = RELAY_CLIENTS_INIT,           \
-                .notify = NOTIFY_LISTENERS_INIT,                                       \
+                .notify = NOTIFY_LISTENERS_INIT, .pool = NOTIFY_POOL_INIT,             \
         }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
