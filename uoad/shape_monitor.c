@@ -21,32 +21,26 @@
 #include "uoad/shape_monitor.h"
 #include "uoad/uoad.h"
 
-static struct {
-        watch_kind kind; /* WATCH_SHAPE_LINKS */
-        int fd;
-        int *known;      /* interfaces seen, by index */
-        size_t n, cap;
-} mon = { WATCH_SHAPE_LINKS, -1, NULL, 0, 0 };
-
-static bool known(int ifindex)
+static bool known(const shape_monitor *mon, int ifindex)
 {
-        for (size_t i = 0; i < mon.n; i++)
-                if (mon.known[i] == ifindex)
+        for (size_t i = 0; i < mon->n; i++)
+                if (mon->known[i] == ifindex)
                         return true;
         return false;
 }
 
-static int remember(int ifindex)
+static int remember(shape_monitor *mon, int ifindex)
 {
-        if (GROW(mon.known, mon.cap, mon.n + 1, 64) < 0)
+        if (GROW(mon->known, mon->cap, mon->n + 1, 64) < 0)
                 return -ENOMEM;
-        mon.known[mon.n++] = ifindex;
+        mon->known[mon->n++] = ifindex;
         return 0;
 }
 
 int shape_monitor_open(uoad *d)
 {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &mon };
+        shape_monitor *mon = &d->shape_monitor;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = mon };
         _cleanup_close_ int fd = rtnl_socket_open(SOCK_NONBLOCK, RTMGRP_LINK, NULL);
         _cleanup_close_ int dump = -1;
         slinks links = {};
@@ -61,26 +55,26 @@ int shape_monitor_open(uoad *d)
                 return dump;
         r = shape_links_dump(dump, &links);
         for (size_t i = 0; r == 0 && i < links.n; i++)
-                r = remember(links.v[i].ifindex);
+                r = remember(mon, links.v[i].ifindex);
         free(links.v);
         if (r < 0)
                 return r;
         if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
                 return negative_errno();
-        mon.fd = TAKE_FD(fd);
+        mon->fd = TAKE_FD(fd);
         return 0;
 }
 
-static void forget(int ifindex)
+static void forget(shape_monitor *mon, int ifindex)
 {
-        for (size_t i = 0; i < mon.n; i++)
-                if (mon.known[i] == ifindex)
-                        mon.known[i] = mon.known[--mon.n];
+        for (size_t i = 0; i < mon->n; i++)
+                if (mon->known[i] == ifindex)
+                        mon->known[i] = mon->known[--mon->n];
 }
 
 /* True if nlh announces an interface we have not seen and may shape, or
  * the end of one we shaped (its IFB goes then). */
-static bool link_changed(const struct nlmsghdr *nlh)
+static bool link_changed(shape_monitor *mon, const struct nlmsghdr *nlh)
 {
         const struct nlattr *tb[ATTR_MAX] = {};
         const struct ifinfomsg *ifi;
@@ -89,15 +83,15 @@ static bool link_changed(const struct nlmsghdr *nlh)
             !(ifi = shape_msg_parse(nlh, sizeof(*ifi), tb)))
                 return false;
         if (nlh->nlmsg_type == RTM_DELLINK) {
-                bool was = known(ifi->ifi_index);
+                bool was = known(mon, ifi->ifi_index);
 
-                forget(ifi->ifi_index);
+                forget(mon, ifi->ifi_index);
                 return was && tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) == 0 &&
                        !policy_shape_interface_exempt(mnl_attr_get_str(tb[IFLA_IFNAME]));
         }
-        if (known(ifi->ifi_index))
+        if (known(mon, ifi->ifi_index))
                 return false;
-        if (remember(ifi->ifi_index) < 0)
+        if (remember(mon, ifi->ifi_index) < 0)
                 return true; /* cannot track it: apply every time rather than never */
         return !tb[IFLA_IFNAME] || mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0 ||
                !policy_shape_interface_exempt(mnl_attr_get_str(tb[IFLA_IFNAME]));
@@ -110,7 +104,7 @@ void shape_monitor_event(uoad *d)
         char err[512];
         ssize_t n;
 
-        while ((n = recv(mon.fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS)) {
+        while ((n = recv(d->shape_monitor.fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS)) {
                 if (n < 0) {
                         apply = true; /* notifications were lost: look at everything */
                         continue;
@@ -119,7 +113,7 @@ void shape_monitor_event(uoad *d)
 
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len))
-                        apply |= link_changed(nlh);
+                        apply |= link_changed(&d->shape_monitor, nlh);
         }
         if (apply && d->policy && shape_apply(d->policy, err, sizeof(err)) < 0)
                 log_error("shaping the changed interfaces failed: %s", err);

@@ -18,6 +18,7 @@
 #include "uoad/notify_worker.h"
 #include "uoad/relay.h"
 #include "uoad/resume.h"
+#include "uoad/shape_monitor.h"
 #include "uoad/stats.h"
 #include "uoad/watch.h"
 
@@ -43,6 +44,7 @@ typedef struct uoad {
         relay_clients relay;        /* relay.c: the slices' proxied netlink sockets */
         notify_listeners notify;    /* notify.c: the listeners, the policy the workers use */
         notify_pool pool;           /* notify_worker.c: the workers and their watchdog */
+        shape_monitor shape_monitor; /* shape_monitor.c: interfaces that appear later */
 } uoad;
 
 /* struct uoad before main() fills it in: no fds yet, every lock ready. */
@@ -52,6 +54,7 @@ typedef struct uoad {
                 .caller = CALLER_POOL_INIT, .holder = HOLDER_CONN_INIT,                \
                 .control = CONTROL_SOCKET_INIT, .relay = RELAY_CLIENTS_INIT,           \
                 .notify = NOTIFY_LISTENERS_INIT, .pool = NOTIFY_POOL_INIT,             \
+                .shape_monitor = SHAPE_MONITOR_INIT,                                   \
         }
 
 /* One registered seccomp listener: all processes descended from one uoa-run. */
