@@ -11,7 +11,7 @@
 
 #include "uoad/crash.h"
 
-static char altstack[64 * 1024];
+static char altstack[64 * 1024]; /* a file-level static: the handler has no struct uoad to reach */
 
 /* Only async-signal-safe calls: snprintf into a stack buffer (glibc's does
  * not allocate for these formats) and write(2). */

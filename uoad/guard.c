@@ -43,7 +43,7 @@ static void grules_add(grules *g, const policy_rule *r)
 
 /* Our rules as the last rules_sync() left them: a reload diffs against
  * this instead of dumping tens of thousands of rules. Dropped on any error
- * (the next sync dumps), and at removal. */
+ * (the next sync dumps), and at removal. A cache, hence a file-level static. */
 static grules rules_cache;
 static bool rules_cache_valid;
 

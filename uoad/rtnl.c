@@ -8,7 +8,7 @@
 #include "common/macro.h"
 #include "uoad/rtnl.h"
 
-static uint32_t rtnl_seq;
+static uint32_t rtnl_seq; /* a file-level static: one counter for the process, whatever the socket */
 
 #define RTNL_BATCH_MAX 256           /* requests per send: their acks fit the receive buffer */
 #define RTNL_BATCH_BYTES (64 * 1024) /* and so do the requests, in one skb */

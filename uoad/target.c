@@ -71,7 +71,8 @@ bool target_id_valid(const notif *n)
  * notifying with it; once the tid has been freed (and maybe reused: a new
  * struct pid), pidfd_getfd on the old pidfd fails with ESRCH and we open
  * afresh. A thread-group pidfd (kernels before 6.9) could outlive the
- * thread and name another process's tid's group: never cached. */
+ * thread and name another process's tid's group: never cached. A cache,
+ * hence file-level statics. */
 #define PIDFD_CACHE_SIZE 256
 static struct {
         pid_t tid;
