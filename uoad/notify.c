@@ -195,15 +195,6 @@ void notify_listener_rearm(uoad *d, listener *l)
         (void) epoll_ctl(d->notify.serve_fd, EPOLL_CTL_MOD, l->fd, &ev);
 }
 
-/* Every listener armed again (after a drain that did not end in exec). */
-void notify_listeners_rearm(uoad *d)
-{
-        pthread_mutex_lock(&d->notify.lock);
-        LIST_FOREACH(l, d->notify.listeners)
-                notify_listener_rearm(d, l);
-        pthread_mutex_unlock(&d->notify.lock);
-}
-
 /* Call f for every listener (the loop's thread, workers drained: the
  * handover to a re-executed uoad). */
 void notify_listeners_each(uoad *d, void (*f)(const listener *l, void *userdata), void *userdata)

@@ -39,7 +39,6 @@ bool notify_listener_serve(uoad *d, listener *l, uint32_t events, struct seccomp
 void notify_listener_hold(listener *l);
 void notify_listener_release(listener *l);
 void notify_listener_rearm(uoad *d, listener *l);
-void notify_listeners_rearm(uoad *d);
 void notify_listeners_each(uoad *d, void (*f)(const listener *l, void *userdata), void *userdata);
 size_t notify_req_size(const uoad *d);
 size_t notify_resp_size(const uoad *d);

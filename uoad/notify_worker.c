@@ -145,10 +145,22 @@ static listener *worker_take(notify_worker *w, uint32_t *ret_events)
         l = ev.data.ptr;
         pthread_mutex_lock(&pool->lock);
         if (pool->draining || pool->stopping) {
-                /* Left disarmed: the drain hands it over, or re-arms all. */
+                bool stopping;
+
+                /* Parked while the drain lasts, l left disarmed: an exec
+                 * hands it over as it is; a drain that ends without one
+                 * (refused, or the exec failed) has this worker arm l again.
+                 * Only l: a listener that another worker serves, stalled or
+                 * not, stays disarmed until that worker is done with it.
+                 * Arming every listener here once let two workers serve one
+                 * and both remove it at its end (a double free, seen when a
+                 * SIGUSR2 was refused while calls were stalled). */
                 while (pool->draining && !pool->stopping)
                         pthread_cond_wait(&pool->cond, &pool->lock);
+                stopping = pool->stopping;
                 pthread_mutex_unlock(&pool->lock);
+                if (!stopping)
+                        notify_listener_rearm(w->d, l);
                 return NULL;
         }
         pool->in_flight++;
@@ -347,9 +359,8 @@ void notify_workers_undrain(uoad *d)
 
         pthread_mutex_lock(&pool->lock);
         pool->draining = false;
-        pthread_cond_broadcast(&pool->cond);
+        pthread_cond_broadcast(&pool->cond); /* the parked workers arm their listeners again */
         pthread_mutex_unlock(&pool->lock);
-        notify_listeners_rearm(d);
 }
 
 /* At exit: no worker takes anything more, and those in flight are done
